@@ -27,29 +27,40 @@ run_tests() {
   echo "== tests"
   local results="$OUT/tests"
   mkdir -p "$results"
-  dotnet .device/tests/GanEngine.Tests.dll --report-trx --report-trx-filename tests.trx \
+  # TRX when the runner has Microsoft.Testing.Extensions.TrxReport; per-test lines (--output Detailed) always.
+  local trx_args=()
+  if dotnet .device/tests/GanEngine.Tests.dll --help 2>/dev/null | grep -q -- '--report-trx'; then
+    trx_args=(--report-trx --report-trx-filename tests.trx)
+  fi
+  dotnet .device/tests/GanEngine.Tests.dll "${trx_args[@]}" --output Detailed \
     --results-directory "$results" >"$results/console.log" 2>&1
   local rc=$?
   tail -n 30 "$results/console.log"
   # Per-accelerator counts: test classes are bound per accelerator (…Cpu…, …Cuda…, …OpenCL…).
-  python3 - "$results/tests.trx" <<'PY' || true
+  python3 - "$results/tests.trx" "$results/console.log" <<'PY' || true
 import sys, re, collections, xml.etree.ElementTree as ET
-ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except Exception as e:
-    print(f"no TRX ({e})"); sys.exit(0)
-classes = {d.get("id"): d.find("t:TestMethod", ns).get("className", "")
-           for d in root.iterfind(".//t:UnitTest", ns)}
+acc_of = lambda text: (m.group(1) if (m := re.search(r"(Cpu|Cuda|OpenCL|OpenCl)", text)) else "other")
 counts = collections.defaultdict(collections.Counter)
-for r in root.iterfind(".//t:UnitTestResult", ns):
-    cls = classes.get(r.get("testId"), "")
-    m = re.search(r"(Cpu|Cuda|OpenCL|OpenCl)", cls + " " + r.get("testName", ""))
-    counts[m.group(1) if m else "other"][r.get("outcome", "?")] += 1
+try:
+    ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+    root = ET.parse(sys.argv[1]).getroot()
+    classes = {d.get("id"): d.find("t:TestMethod", ns).get("className", "") for d in root.iterfind(".//t:UnitTest", ns)}
+    for r in root.iterfind(".//t:UnitTestResult", ns):
+        o = r.get("outcome", "?")
+        o = "passed" if o == "Passed" else "failed" if o in ("Failed", "Error", "Timeout", "Aborted") else "skipped"
+        counts[acc_of(classes.get(r.get("testId"), "") + " " + r.get("testName", ""))][o] += 1
+except Exception:
+    # No TRX: per-test lines of the runner's detailed output, e.g. "passed Ns.CudaGemmTests.Sgemm (12ms)".
+    for line in open(sys.argv[2], errors="replace"):
+        m = re.match(r"\s*(passed|failed|skipped)\s+(\S.*)", line)
+        if m:
+            counts[acc_of(m.group(2))][m.group(1)] += 1
 print("| accelerator | passed | failed | skipped |")
 print("| --- | ---: | ---: | ---: |")
 for acc, c in sorted(counts.items()):
-    print(f"| {acc} | {c['Passed']} | {c['Failed'] + c['Error'] + c['Timeout']} | {c['NotExecuted'] + c['Inconclusive']} |")
+    print(f"| {acc} | {c['passed']} | {c['failed']} | {c['skipped']} |")
+if not counts:
+    print("| (no per-test results found) | | | |")
 PY
   echo "tests exit code: $rc"
   (( rc == 0 )) || status=1
