@@ -1,3 +1,4 @@
+using NUnit.Framework;
 using GanEngine.Accelerators;
 using GanEngine.Kernels;
 using GanEngine.Tests.Conformance.Kernels;

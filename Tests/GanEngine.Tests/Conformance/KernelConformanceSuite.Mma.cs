@@ -1,3 +1,4 @@
+using NUnit.Framework;
 using GanEngine.Kernels;
 using GanEngine.Kernels.Cpu;
 using GanEngine.Tests.Conformance.Kernels;
