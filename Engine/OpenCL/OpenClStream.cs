@@ -253,7 +253,13 @@ public sealed unsafe class OpenClEvent : AcceleratorEvent
         }
         begin.Synchronize();
         Synchronize();
-        return (float)(((double)EndNanoseconds - begin.EndNanoseconds) / 1e6);
+        ulong from = begin.EndNanoseconds, to = EndNanoseconds;
+        if (from == 0 || to == 0)
+        {
+            // Some drivers complete markers without writing timestamps; say so instead of returning nonsense.
+            throw new InvalidOperationException("The OpenCL driver gave no profiling timestamp for a marker event (CL_PROFILING_COMMAND_END is 0).");
+        }
+        return (float)(((double)to - from) / 1e6);
     }
 
     protected override void Dispose(bool disposing)
