@@ -12,6 +12,10 @@ namespace GanEngine.Accelerators.Cpu;
 /// </summary>
 internal sealed class CpuKernelScheduler : IDisposable
 {
+    /// <summary>Kernel threads per extra worker: launches smaller than this (in total) stay on the
+    /// calling thread, where waking pool threads would cost more than the work.</summary>
+    internal const long ThreadsPerWorker = 2048;
+
     private readonly int _workers;
     private readonly ParallelOptions _parallelOptions;
     private readonly Stack<CpuGroupRunner> _pool = new();
@@ -31,7 +35,8 @@ internal sealed class CpuKernelScheduler : IDisposable
     {
         long blocks = config.Grid.Product;
         var job = new Job(this, kernel, config, body);
-        int workers = (int)Math.Min(_workers, blocks);
+        long threads = blocks * config.Block.Product;
+        int workers = (int)Math.Min(Math.Min(_workers, blocks), Math.Max(1, threads / ThreadsPerWorker));
         if (workers <= 1)
         {
             job.Work(0);
