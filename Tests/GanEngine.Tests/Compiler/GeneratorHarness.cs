@@ -44,11 +44,11 @@ internal static class GeneratorHarness
         }
     }
 
-    public static Result Run(string source)
+    public static Result Run(string source, string assemblyName = "KernelTests")
     {
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
         var tree = CSharpSyntaxTree.ParseText(source, parse, path: FileName);
-        var compilation = CSharpCompilation.Create("KernelTests", new[] { tree }, References.Value,
+        var compilation = CSharpCompilation.Create(assemblyName, new[] { tree }, References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
         var input = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         if (input.Count > 0)
