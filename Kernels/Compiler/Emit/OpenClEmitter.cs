@@ -194,7 +194,7 @@ namespace GanEngine.Kernels.Compiler.Emit
                 "    return d;\n}\n",
             "mma_bf16" =>
                 "// mma.m16n8k16 bf16 emulated: the warp's fragments meet in local memory (PTX fragment layout).\n" +
-                "static inline float ge_bf16_half(uint w, int half) { return as_float(half != 0 ? (w & 0xffff0000u) : (w << 16)); }\n" +
+                "static inline float ge_bf16_half(uint w, int upper) { return as_float(upper != 0 ? (w & 0xffff0000u) : (w << 16)); }\n" +
                 "static inline MmaAccumulator ge_mma_bf16(MmaBf16A a, MmaBf16B b, MmaAccumulator c, __local uint* ws)\n{\n" +
                 "    int tid = ge_linear_tid(); int lane = tid & 31; __local uint* w = ws + (tid - lane) * 6;\n" +
                 "    w[lane * 6 + 0] = a.A0; w[lane * 6 + 1] = a.A1; w[lane * 6 + 2] = a.A2; w[lane * 6 + 3] = a.A3;\n" +
