@@ -85,9 +85,15 @@ namespace GanEngine.Kernels.Compiler.Analysis
             {
                 FindCollectiveStatements(ctx, f);
             }
-            foreach (var f in direct.Keys.Where(f => f.HasCollectives))
+            // Callers before callees, so that a helper parameter is non-uniform when any call passes a non-uniform value.
+            var seeds = new Dictionary<FunctionInfo, HashSet<ISymbol>>();
+            var order = new List<FunctionInfo> { ctx.Kernel };
+            order.AddRange(Enumerable.Reverse(ctx.Helpers));
+            foreach (var f in order)
             {
-                new Uniformity(ctx, f).Check();
+                var uniformity = new Uniformity(ctx, f, seeds.TryGetValue(f, out var seed) ? seed : null);
+                uniformity.Check(reportCollectives: f.HasCollectives);
+                uniformity.PropagateToCallees(seeds);
             }
             return ctx;
         }

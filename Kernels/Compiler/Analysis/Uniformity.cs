@@ -9,9 +9,8 @@ namespace GanEngine.Kernels.Compiler.Analysis
     /// <summary>
     /// Block-uniformity of control flow around collectives (flow-insensitive, conservative).
     /// Non-uniform sources: ThreadIdx, Warp.LaneId/WarpId, loads with a non-uniform index, atomics,
-    /// warp collectives and mma results, helpers that read thread state, and locals assigned from any of
-    /// these or under non-uniform control. Helper parameters are assumed uniform (checked at call sites
-    /// only through the collective-statement rule).
+    /// warp collectives and mma results, helpers that read thread state, locals assigned from any of
+    /// these or under non-uniform control, and helper parameters that some call passes a non-uniform value.
     /// </summary>
     internal sealed class Uniformity
     {
@@ -20,17 +19,49 @@ namespace GanEngine.Kernels.Compiler.Analysis
         private readonly SemanticModel _model;
         private readonly HashSet<ISymbol> _nonUniform = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
 
-        public Uniformity(KernelContext ctx, FunctionInfo f)
+        public Uniformity(KernelContext ctx, FunctionInfo f, HashSet<ISymbol>? nonUniformParameters = null)
         {
             _ctx = ctx;
             _f = f;
             _model = f.Model;
+            if (nonUniformParameters != null)
+            {
+                _nonUniform.UnionWith(nonUniformParameters);
+            }
+        }
+
+        /// <summary>Marks helper parameters that receive a non-uniform argument from this function.</summary>
+        public void PropagateToCallees(Dictionary<FunctionInfo, HashSet<ISymbol>> seeds)
+        {
+            if (_f.BodyNode == null)
+            {
+                return;
+            }
+            foreach (var inv in BodyNodes.OfType<InvocationExpressionSyntax>())
+            {
+                if (_model.GetSymbolInfo(inv).Symbol is not IMethodSymbol m || _ctx.FunctionOf(m) is not { IsKernel: false } callee)
+                {
+                    continue;
+                }
+                var args = inv.ArgumentList.Arguments;
+                for (int i = 0; i < args.Count && i < callee.Symbol.Parameters.Length; i++)
+                {
+                    if (IsNonUniform(args[i].Expression) || NonUniformCondition(inv) != null)
+                    {
+                        if (!seeds.TryGetValue(callee, out var set))
+                        {
+                            seeds[callee] = set = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+                        }
+                        set.Add(callee.Symbol.Parameters[i]);
+                    }
+                }
+            }
         }
 
         private IEnumerable<SyntaxNode> BodyNodes =>
             _f.BodyNode!.DescendantNodes(n => n is not LocalFunctionStatementSyntax);
 
-        public void Check()
+        public void Check(bool reportCollectives = true)
         {
             if (_f.BodyNode == null)
             {
@@ -78,6 +109,10 @@ namespace GanEngine.Kernels.Compiler.Analysis
                 }
             }
 
+            if (!reportCollectives)
+            {
+                return;
+            }
             var exits = BodyNodes.OfType<StatementSyntax>()
                 .Where(s => s is ReturnStatementSyntax or BreakStatementSyntax or ContinueStatementSyntax)
                 .Select(s => (stmt: s, cond: NonUniformCondition(s)))

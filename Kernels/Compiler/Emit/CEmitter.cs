@@ -439,6 +439,13 @@ namespace GanEngine.Kernels.Compiler.Emit
                     Statement(c.Block);
                     return;
             }
+            if (s is LocalDeclarationStatementSyntax { IsConst: true } ||
+                (s is LocalDeclarationStatementSyntax decl && decl.Declaration.Variables.All(v =>
+                    v.Initializer?.Value is InvocationExpressionSyntax i && _model.GetSymbolInfo(i).Symbol is IMethodSymbol sm &&
+                    Intrinsics.Classify(sm) is IntrinsicKind.SharedAllocate or IntrinsicKind.SharedDynamic)))
+            {
+                return; // folded into uses, or hoisted to the kernel's top
+            }
             LineDirective(s);
             switch (s)
             {

@@ -113,6 +113,10 @@ public sealed class DiagnosticTests
     public void ShuffleOnDataDependentCondition() => Expect("GEK023", Body("        float v = y[ThreadIdx.X];\n        if (v > 0f)\n        {\n            v = Warp.ShuffleXor(v, 1); //!\n        }\n        x[0] = v;"));
 
     [Test]
+    public void HelperLoopBoundFromNonUniformArgument() => Expect("GEK023", Body("        Spin(x, ThreadIdx.X);",
+        "    private static void Spin(ArrayView<float> v, int count)\n    {\n        for (int i = 0; i < count; i++)\n        {\n            Group.Barrier(); //!\n        }\n    }"));
+
+    [Test]
     public void CollectiveInsideExpression() => Expect("GEK024", Body("        float v = 1f + Warp.ShuffleDown(x[0], 1); //!\n        x[0] = v;"));
 
     [Test]

@@ -41,7 +41,6 @@ __kernel void Tests_K_C_Sum(__global const float* input_base, ulong input_offset
     __global float* output = output_base + output_offset;
     __local uint ge_ws[256];
     __local float partial[8] __attribute__((aligned(16)));
-#line 11 "Kernels.cs"
 #line 12 "Kernels.cs"
     int tid = ((int)get_local_id(0));
 #line 13 "Kernels.cs"

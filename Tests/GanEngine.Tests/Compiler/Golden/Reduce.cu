@@ -20,7 +20,6 @@ static __device__ __forceinline__ float ge_C_WarpSum(float v)
 extern "C" __global__ void __launch_bounds__(256) Tests_K_C_Sum(const float* __restrict__ input, int input_length, float* output, int output_length, int n)
 {
     __shared__ __align__(16) float partial[8];
-#line 11 "Kernels.cs"
 #line 12 "Kernels.cs"
     int tid = ((int)threadIdx.x);
 #line 13 "Kernels.cs"
