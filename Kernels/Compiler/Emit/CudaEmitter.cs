@@ -1,0 +1,167 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+
+namespace GanEngine.Kernels.Compiler.Emit
+{
+    /// <summary>CUDA C (NVRTC, header-free): builtins, inline PTX for mma.</summary>
+    internal sealed class CudaDialect : Dialect
+    {
+        public static readonly CudaDialect Instance = new CudaDialect();
+
+        public override string Name => "CUDA C";
+        public override bool IsCuda => true;
+        public override string LongSuffix => "ll";
+        public override string ULongSuffix => "ull";
+        public override string HelperQualifiers => "static __device__ __forceinline__ ";
+        public override string Barrier => "__syncthreads()";
+
+        public override string Primitive(SpecialType type) => type switch
+        {
+            SpecialType.System_Int32 => "int",
+            SpecialType.System_UInt32 => "unsigned int",
+            SpecialType.System_Int64 => "long long",
+            SpecialType.System_UInt64 => "unsigned long long",
+            SpecialType.System_Single => "float",
+            SpecialType.System_Double => "double",
+            SpecialType.System_Boolean => "bool",
+            SpecialType.System_Int16 => "short",
+            SpecialType.System_UInt16 => "unsigned short",
+            SpecialType.System_Byte => "unsigned char",
+            SpecialType.System_SByte => "signed char",
+            _ => "int",
+        };
+
+        public override string Index(string kind, int axis)
+        {
+            string c = axis switch { 0 => "x", 1 => "y", _ => "z" };
+            string b = kind switch { "ThreadIdx" => "threadIdx", "BlockIdx" => "blockIdx", "BlockDim" => "blockDim", _ => "gridDim" };
+            return "((int)" + b + "." + c + ")";
+        }
+
+        public override string FloatToInt(SpecialType to, SpecialType from, string value)
+        {
+            string src = from == SpecialType.System_Double ? "__double2" : "__float2";
+            switch (to)
+            {
+                case SpecialType.System_Int32: return src + "int_rz(" + value + ")";
+                case SpecialType.System_UInt32: return src + "uint_rz(" + value + ")";
+                case SpecialType.System_Int64: return src + "ll_rz(" + value + ")";
+                case SpecialType.System_UInt64: return src + "ull_rz(" + value + ")";
+                default: return "((" + Primitive(to) + ")" + src + "int_rz(" + value + "))";
+            }
+        }
+
+        public override string FloatFromBits(uint bits) => "__int_as_float(0x" + bits.ToString("x8", CultureInfo.InvariantCulture) + ")";
+
+        public override string DoubleFromBits(ulong bits) => "__longlong_as_double(0x" + bits.ToString("x16", CultureInfo.InvariantCulture) + "ll)";
+
+        public override string PointerType(string elementType, bool readOnly, bool shared, bool restrict) =>
+            (readOnly ? "const " : "") + elementType + "* " + (restrict ? "__restrict__ " : "");
+
+        public override string Math(string name, SpecialType type, IReadOnlyList<string> a, ISet<string> needs)
+        {
+            bool d = type == SpecialType.System_Double;
+            bool i = type is SpecialType.System_Int32;
+            bool u = type is SpecialType.System_UInt32;
+            string args = string.Join(", ", a);
+            switch (name)
+            {
+                case "Max" when i || u: needs.Add(u ? "0max_u" : "0max_i"); return (u ? "ge_max_u(" : "ge_max_i(") + args + ")";
+                case "Min" when i || u: needs.Add(u ? "0min_u" : "0min_i"); return (u ? "ge_min_u(" : "ge_min_i(") + args + ")";
+                case "Clamp" when i: needs.Add("0max_i"); needs.Add("0min_i"); return "ge_min_i(ge_max_i(" + a[0] + ", " + a[1] + "), " + a[2] + ")";
+                case "Clamp": return "fminf(fmaxf(" + a[0] + ", " + a[1] + "), " + a[2] + ")";
+                case "Abs" when i: needs.Add("0abs_i"); return "ge_abs_i(" + args + ")";
+                case "DivCeil": needs.Add("0div_ceil"); return "ge_div_ceil(" + args + ")";
+                case "FloatAsInt": return "__float_as_int(" + args + ")";
+                case "IntAsFloat": return "__int_as_float(" + args + ")";
+                case "FloatAsUInt": return "__float_as_uint(" + args + ")";
+                case "UIntAsFloat": return "__uint_as_float(" + args + ")";
+                case "PopCount": return "__popc(" + args + ")";
+                case "LeadingZeroCount": return "__clz((int)(" + args + "))";
+            }
+            string f = name switch
+            {
+                "Max" => "fmax", "Min" => "fmin", "Abs" => "fabs", "Sqrt" => "sqrt", "Rsqrt" => "rsqrt", "Exp" => "exp",
+                "Exp2" => "exp2", "Log" => "log", "Log2" => "log2", "Pow" => "pow", "Tanh" => "tanh", "Sin" => "sin",
+                "Cos" => "cos", "Floor" => "floor", "Ceil" => "ceil", "Round" => "round", "Rint" => "rint", "Trunc" => "trunc",
+                "Fma" => "fma", _ => name,
+            };
+            return f + (d ? "" : "f") + "(" + args + ")";
+        }
+
+        public override string Atomic(string name, SpecialType type, bool shared, string address, IReadOnlyList<string> a, ISet<string> needs)
+        {
+            bool f = type == SpecialType.System_Single;
+            switch (name)
+            {
+                case "Add": return "atomicAdd(" + address + ", " + a[0] + ")";
+                case "Exchange": return "atomicExch(" + address + ", " + a[0] + ")";
+                case "Max" when f: needs.Add("atomic_max_f"); return "ge_atomic_max_f(" + address + ", " + a[0] + ")";
+                case "Min" when f: needs.Add("atomic_min_f"); return "ge_atomic_min_f(" + address + ", " + a[0] + ")";
+                case "Max": return "atomicMax(" + address + ", " + a[0] + ")";
+                case "Min": return "atomicMin(" + address + ", " + a[0] + ")";
+                case "CompareExchange" when f:
+                    return "__int_as_float(atomicCAS((int*)(" + address + "), __float_as_int(" + a[0] + "), __float_as_int(" + a[1] + ")))";
+                case "CompareExchange": return "atomicCAS(" + address + ", " + a[0] + ", " + a[1] + ")";
+                default: return "/* unknown atomic */0";
+            }
+        }
+
+        public override string Warp(string name, SpecialType valueType, IReadOnlyList<string> a, ISet<string> needs)
+        {
+            switch (name)
+            {
+                case "Shuffle": return "__shfl_sync(0xffffffffu, " + a[0] + ", " + a[1] + ")";
+                case "ShuffleDown": return "__shfl_down_sync(0xffffffffu, " + a[0] + ", " + a[1] + ")";
+                case "ShuffleUp": return "__shfl_up_sync(0xffffffffu, " + a[0] + ", " + a[1] + ")";
+                case "ShuffleXor": return "__shfl_xor_sync(0xffffffffu, " + a[0] + ", " + a[1] + ")";
+                case "All": return "(__all_sync(0xffffffffu, " + a[0] + ") != 0)";
+                case "Any": return "(__any_sync(0xffffffffu, " + a[0] + ") != 0)";
+                case "Ballot": return "__ballot_sync(0xffffffffu, " + a[0] + ")";
+                default: return "/* unknown warp op */0";
+            }
+        }
+
+        public override string Mma(string name, IReadOnlyList<string> a, ISet<string> needs)
+        {
+            string fn = name == "Tf32M16N8K8" ? "mma_tf32" : "mma_bf16";
+            needs.Add(fn);
+            return "ge_" + fn + "(" + string.Join(", ", a) + ")";
+        }
+
+        public override string PreludeFor(string need) => need switch
+        {
+            "0tid" => "static __device__ __forceinline__ int ge_linear_tid() { return (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }\n",
+            "0max_i" => "static __device__ __forceinline__ int ge_max_i(int a, int b) { return a > b ? a : b; }\n",
+            "0min_i" => "static __device__ __forceinline__ int ge_min_i(int a, int b) { return a < b ? a : b; }\n",
+            "0max_u" => "static __device__ __forceinline__ unsigned int ge_max_u(unsigned int a, unsigned int b) { return a > b ? a : b; }\n",
+            "0min_u" => "static __device__ __forceinline__ unsigned int ge_min_u(unsigned int a, unsigned int b) { return a < b ? a : b; }\n",
+            "0abs_i" => "static __device__ __forceinline__ int ge_abs_i(int x) { return x < 0 ? -x : x; }\n",
+            "0div_ceil" => "static __device__ __forceinline__ int ge_div_ceil(int a, int b) { return (a + b - 1) / b; }\n",
+            "atomic_max_f" => "static __device__ __forceinline__ float ge_atomic_max_f(float* p, float v) { int* a = (int*)p; int old = *a, seen; do { seen = old; old = atomicCAS(a, seen, __float_as_int(fmaxf(__int_as_float(seen), v))); } while (old != seen); return __int_as_float(old); }\n",
+            "atomic_min_f" => "static __device__ __forceinline__ float ge_atomic_min_f(float* p, float v) { int* a = (int*)p; int old = *a, seen; do { seen = old; old = atomicCAS(a, seen, __float_as_int(fminf(__int_as_float(seen), v))); } while (old != seen); return __int_as_float(old); }\n",
+            "to_tf32" => "static __device__ __forceinline__ float ge_to_tf32(float x) { unsigned int r; asm(\"cvt.rna.tf32.f32 %0, %1;\" : \"=r\"(r) : \"f\"(x)); return __uint_as_float(r); }\n",
+            "bf16_bits" => "static __device__ __forceinline__ unsigned int ge_bf16_bits(float x) { unsigned int b = __float_as_uint(x); if ((b & 0x7fffffffu) > 0x7f800000u) return ((b >> 16) | 0x40u) & 0xffffu; return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16; }\n",
+            "pack_bf16" => "static __device__ __forceinline__ unsigned int ge_pack_bf16(float lo, float hi) { return ge_bf16_bits(lo) | (ge_bf16_bits(hi) << 16); }\n",
+            "mma_tf32" =>
+                "static __device__ __forceinline__ MmaAccumulator ge_mma_tf32(MmaTf32A a, MmaTf32B b, MmaAccumulator c)\n{\n" +
+                "    MmaAccumulator d;\n" +
+                "    asm volatile(\"mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};\"\n" +
+                "        : \"=f\"(d.C0), \"=f\"(d.C1), \"=f\"(d.C2), \"=f\"(d.C3)\n" +
+                "        : \"r\"(__float_as_uint(a.A0)), \"r\"(__float_as_uint(a.A1)), \"r\"(__float_as_uint(a.A2)), \"r\"(__float_as_uint(a.A3)),\n" +
+                "          \"r\"(__float_as_uint(b.B0)), \"r\"(__float_as_uint(b.B1)),\n" +
+                "          \"f\"(c.C0), \"f\"(c.C1), \"f\"(c.C2), \"f\"(c.C3));\n" +
+                "    return d;\n}\n",
+            "mma_bf16" =>
+                "static __device__ __forceinline__ MmaAccumulator ge_mma_bf16(MmaBf16A a, MmaBf16B b, MmaAccumulator c)\n{\n" +
+                "    MmaAccumulator d;\n" +
+                "    asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};\"\n" +
+                "        : \"=f\"(d.C0), \"=f\"(d.C1), \"=f\"(d.C2), \"=f\"(d.C3)\n" +
+                "        : \"r\"(a.A0), \"r\"(a.A1), \"r\"(a.A2), \"r\"(a.A3), \"r\"(b.B0), \"r\"(b.B1),\n" +
+                "          \"f\"(c.C0), \"f\"(c.C1), \"f\"(c.C2), \"f\"(c.C3));\n" +
+                "    return d;\n}\n",
+            _ => "",
+        };
+    }
+}
