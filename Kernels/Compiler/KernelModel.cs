@@ -43,7 +43,7 @@ namespace GanEngine.Kernels.Compiler
         public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, Location location, string message)
         {
             var line = location.GetLineSpan();
-            return new DiagnosticInfo(descriptor.Id, descriptor.Id + ": " + message, line.Path ?? "", location.SourceSpan, line.Span);
+            return new DiagnosticInfo(descriptor.Id, message, line.Path ?? "", location.SourceSpan, line.Span);
         }
 
         public Diagnostic ToDiagnostic() =>

@@ -62,15 +62,6 @@ public abstract partial class KernelConformanceSuite
     }
 
     [Test]
-    public void SharedMemory_DynamicLength_IsTheLaunchSize()
-    {
-        const int bytes = 3000;
-        using var lengths = Poisoned<int>(2);
-        SharedMemoryKernels.LaunchDynamicSharedLength(Acc, new LaunchConfig(new Dim3(2), new Dim3(32), bytes), lengths.View);
-        AssertExact(Download(lengths), [bytes / 4, bytes / 8], "Shared.Dynamic<float>().Length, Shared.Dynamic<long>().Length");
-    }
-
-    [Test]
     public void SharedMemory_Dynamic100KiB_WhereTheDeviceAllows()
     {
         const int chunk = 100 * 1024 / 4;

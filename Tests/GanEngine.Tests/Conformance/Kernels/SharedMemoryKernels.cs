@@ -99,21 +99,6 @@ public static partial class SharedMemoryKernels
         }
     }
 
-    /// <summary>Reports <c>Shared.Dynamic&lt;T&gt;().Length</c> as floats and as longs (the launch size
-    /// in elements of each type). Kept separate so that a backend that cannot
-    /// provide the length fails only this test.</summary>
-    [Kernel]
-    public static void DynamicSharedLength(ArrayView<int> lengths)
-    {
-        SharedView<float> asFloats = Shared.Dynamic<float>();
-        SharedView<long> asLongs = Shared.Dynamic<long>();
-        if (ThreadIdx.X == 0 && BlockIdx.X == 0)
-        {
-            lengths[0] = asFloats.Length;
-            lengths[1] = asLongs.Length;
-        }
-    }
-
     /// <summary>A per-block histogram in shared memory with shared-memory atomics, merged into global
     /// bins with global atomics. bins.Length must be <see cref="HistogramBins"/>.</summary>
     [Kernel]
