@@ -48,7 +48,9 @@ public sealed unsafe class CudaAccelerator : Accelerator
         CudaDriver.Check(CudaDriver.cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
         _context = context;
         Ordinal = ordinal;
-        MakeCurrent();
+        // Set unconditionally: a primary context released and retained again keeps its handle.
+        CudaDriver.Check(CudaDriver.cuCtxSetCurrent(_context), "cuCtxSetCurrent");
+        t_currentContext = _context;
 
         int major = Attribute(device, CudaDriver.AttributeComputeCapabilityMajor);
         int minor = Attribute(device, CudaDriver.AttributeComputeCapabilityMinor);
