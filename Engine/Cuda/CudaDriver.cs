@@ -81,8 +81,25 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Library)] public static partial int cuEventRecord(nint evt, nint stream);
     [LibraryImport(Library)] public static partial int cuEventSynchronize(nint evt);
     [LibraryImport(Library)] public static partial int cuEventQuery(nint evt);
-    [LibraryImport(Library)] public static partial int cuEventElapsedTime(float* milliseconds, nint start, nint end);
+
+    /// <summary><c>cuEventElapsedTime_v2</c> where the driver exports it (CUDA 12.8+), else <c>cuEventElapsedTime</c>.</summary>
+    public static int cuEventElapsedTime(float* milliseconds, nint start, nint end) => EventTiming.ElapsedTime(milliseconds, start, end);
     [LibraryImport(Library)] public static partial int cuEventDestroy_v2(nint evt);
+
+    private static class EventTiming
+    {
+        public static readonly delegate* unmanaged<float*, nint, nint, int> ElapsedTime = Resolve();
+
+        private static delegate* unmanaged<float*, nint, nint, int> Resolve()
+        {
+            nint library = NativeLibrary.Load(Library);
+            if (!NativeLibrary.TryGetExport(library, "cuEventElapsedTime_v2", out nint address))
+            {
+                address = NativeLibrary.GetExport(library, "cuEventElapsedTime");
+            }
+            return (delegate* unmanaged<float*, nint, nint, int>)address;
+        }
+    }
 
     /// <summary>Throws <see cref="CudaException"/> unless <paramref name="result"/> is CUDA_SUCCESS.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
