@@ -23,6 +23,8 @@ if (options.JsonPath is not null)
     ResultTable.WriteJson(options.JsonPath, accelerator.Info.ToString(), options, results);
     Console.WriteLine($"# wrote {options.JsonPath}");
 }
+// Kernel compilation: a second process with the same GANENGINE_KERNEL_CACHE compiles nothing.
+Console.WriteLine($"# kernels: {accelerator.CompileStatistics}");
 int failed = results.Count(r => !r.Passed);
 Console.WriteLine(failed == 0 ? "# all checks passed" : $"# {failed} check(s) FAILED");
 return failed == 0 ? 0 : 1;

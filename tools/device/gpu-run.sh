@@ -67,9 +67,13 @@ PY
 }
 
 run_bench() {
-  echo "== bench (C#, cuda)"
+  # A fresh kernel cache: the first process compiles every kernel with NVRTC, the second loads them all from disk.
+  export GANENGINE_KERNEL_CACHE="$(mktemp -d)"
+  echo "== bench (C#, cuda), kernel cache $GANENGINE_KERNEL_CACHE"
   dotnet .device/bench/GanEngine.Bench.dll --device cuda --reps "$reps" --json "$OUT/bench-cuda.json" 2>&1 | tee "$OUT/bench-cuda.log"
   (( PIPESTATUS[0] == 0 )) || status=1
+  echo "== bench again in a second process (same kernel cache): expect compiled 0"
+  dotnet .device/bench/GanEngine.Bench.dll --device cuda --reps 5 --copy-mib 64 --size 1024 2>&1 | grep -E "^# (device|kernels|all|[0-9])" | tee "$OUT/bench-cuda-second-process.log"
   local jsons=("$OUT/bench-cuda.json")
   if (( opencl )); then
     echo "== bench (C#, opencl)"

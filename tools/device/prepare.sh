@@ -16,8 +16,16 @@ rm -rf .device/tests .device/bench
 dotnet publish Tests/GanEngine.Tests/GanEngine.Tests.csproj -c Release -o .device/tests --nologo -v quiet
 echo "== publish bench -> .device/bench"
 dotnet publish tools/Bench/GanEngine.Bench.csproj -c Release -o .device/bench --nologo -v quiet
-# Debug symbols and XML docs are not needed there.
+# Debug symbols, XML docs, satellite resources, code coverage and other platforms' natives are not
+# needed there (and the working tree plus .device must stay under 64 MiB).
 find .device/tests .device/bench \( -name '*.pdb' -o -name '*.xml' \) -delete
+for d in .device/tests .device/bench; do
+  find "$d" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[a-z]{2}(-[A-Za-z]+)?' -exec rm -rf {} +
+  rm -rf "$d"/CodeCoverage "$d"/Microsoft.CodeCoverage* "$d"/InstrumentationEngine
+  if [[ -d "$d/runtimes" ]]; then
+    find "$d/runtimes" -mindepth 1 -maxdepth 1 ! -name 'linux-x64' ! -name 'unix' -exec rm -rf {} +
+  fi
+done
 
 if [[ ! -s .device/dotnet-runtime.tar.xz ]]; then
   echo "== pack the .NET runtime -> .device/dotnet-runtime.tar.xz"

@@ -61,7 +61,9 @@ namespace GanEngine.Kernels.Compiler.Emit
                 case "Max" when i: return "max(" + args + ")";
                 case "Min" when i: return "min(" + args + ")";
                 case "Clamp" when i: return "min(max(" + a[0] + ", " + a[1] + "), " + a[2] + ")";
-                case "Clamp": return "fmin(fmax(" + a[0] + ", " + a[1] + "), " + a[2] + ")";
+                case "Max" when type == SpecialType.System_Single: needs.Add("0fmax_f"); return "ge_fmax_f(" + args + ")";
+                case "Min" when type == SpecialType.System_Single: needs.Add("0fmin_f"); return "ge_fmin_f(" + args + ")";
+                case "Clamp": needs.Add("0fmax_f"); needs.Add("0fmin_f"); return "ge_fmin_f(ge_fmax_f(" + a[0] + ", " + a[1] + "), " + a[2] + ")";
                 case "Abs" when i: needs.Add("0abs_i"); return "ge_abs_i(" + args + ")";
                 case "DivCeil": needs.Add("0div_ceil"); return "ge_div_ceil(" + args + ")";
                 case "FloatAsInt": return "as_int(" + args + ")";
@@ -89,6 +91,10 @@ namespace GanEngine.Kernels.Compiler.Emit
             {
                 string op = name switch { "Add" => "add", "Max" => "max", "Min" => "min", _ => "cas" };
                 needs.Add("atomic_" + op + "_f_" + space);
+                if (op is "max" or "min")
+                {
+                    needs.Add("0f" + op + "_f");
+                }
                 return "ge_atomic_" + op + "_f_" + space + "(" + address + ", " + string.Join(", ", a) + ")";
             }
             switch (name)
@@ -144,14 +150,17 @@ namespace GanEngine.Kernels.Compiler.Emit
         public override string PreludeFor(string need) => need switch
         {
             "0tid" => "static inline int ge_linear_tid() { return (int)(get_local_id(0) + get_local_size(0) * (get_local_id(1) + get_local_size(1) * get_local_id(2))); }\n",
+            // OpenCL leaves fmax(-0, +0) unspecified; KMath orders the zeros (max +0, min -0) on every backend.
+            "0fmax_f" => "static inline float ge_fmax_f(float a, float b) { return a == b ? as_float(as_uint(a) & as_uint(b)) : fmax(a, b); }\n",
+            "0fmin_f" => "static inline float ge_fmin_f(float a, float b) { return a == b ? as_float(as_uint(a) | as_uint(b)) : fmin(a, b); }\n",
             "0abs_i" => "static inline int ge_abs_i(int x) { return x < 0 ? -x : x; }\n",
             "0div_ceil" => "static inline int ge_div_ceil(int a, int b) { return (a + b - 1) / b; }\n",
             "atomic_add_f_g" => FloatAtomic("add", "__global", "as_float(seen) + v").Replace("_f___global(", "_f_g("),
             "atomic_add_f_l" => FloatAtomic("add", "__local", "as_float(seen) + v").Replace("_f___local(", "_f_l("),
-            "atomic_max_f_g" => FloatAtomic("max", "__global", "fmax(as_float(seen), v)").Replace("_f___global(", "_f_g("),
-            "atomic_max_f_l" => FloatAtomic("max", "__local", "fmax(as_float(seen), v)").Replace("_f___local(", "_f_l("),
-            "atomic_min_f_g" => FloatAtomic("min", "__global", "fmin(as_float(seen), v)").Replace("_f___global(", "_f_g("),
-            "atomic_min_f_l" => FloatAtomic("min", "__local", "fmin(as_float(seen), v)").Replace("_f___local(", "_f_l("),
+            "atomic_max_f_g" => FloatAtomic("max", "__global", "ge_fmax_f(as_float(seen), v)").Replace("_f___global(", "_f_g("),
+            "atomic_max_f_l" => FloatAtomic("max", "__local", "ge_fmax_f(as_float(seen), v)").Replace("_f___local(", "_f_l("),
+            "atomic_min_f_g" => FloatAtomic("min", "__global", "ge_fmin_f(as_float(seen), v)").Replace("_f___global(", "_f_g("),
+            "atomic_min_f_l" => FloatAtomic("min", "__local", "ge_fmin_f(as_float(seen), v)").Replace("_f___local(", "_f_l("),
             "atomic_cas_f_g" => FloatCas("__global"),
             "atomic_cas_f_l" => FloatCas("__local"),
             "to_tf32" => "static inline float ge_to_tf32(float x) { uint b = as_uint(x); if ((b & 0x7f800000u) == 0x7f800000u) return x; return as_float((b + 0x1000u) & 0xffffe000u); }\n",

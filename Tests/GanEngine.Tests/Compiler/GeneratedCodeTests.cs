@@ -14,7 +14,7 @@ public sealed class GeneratedCodeTests
             var result = GeneratorHarness.Run(c.Source);
             Assert.That(result.Errors, Is.Empty);
             Assert.That(result.OutputErrors, Is.Empty, result.GeneratedText);
-            Assert.That(result.GeneratedText, Does.Contain("public static class KernelManifest"));
+            Assert.That(result.GeneratedText, Does.Contain("internal static class KernelManifest"));
             Assert.That(result.GeneratedText, Does.Contain("Launch" + c.Kernel + "(global::GanEngine.Kernels.IKernelLauncher launcher, in global::GanEngine.Kernels.LaunchConfig config"));
             Assert.That(result.GeneratedText, Does.Contain("stackalloc global::GanEngine.Kernels.KernelArgument["));
         }

@@ -33,6 +33,10 @@ public abstract partial class KernelConformanceSuite
         TestContext.Progress.WriteLine($"Kernel conformance on {Acc.Info}");
     }
 
+    /// <summary>Names the accelerator in every test's output, so a failure report says where it failed.</summary>
+    [SetUp]
+    public void NameAccelerator() => TestContext.Out.WriteLine($"accelerator: {Acc.Kind} {Acc.Name}");
+
     [OneTimeTearDown]
     public void DisposeAccelerator()
     {

@@ -1,0 +1,43 @@
+using GanEngine.Accelerators;
+using GanEngine.Accelerators.Cpu;
+using GanEngine.Accelerators.Cuda;
+using GanEngine.Accelerators.OpenCL;
+using NUnit.Framework;
+
+namespace GanEngine.Tests.Conformance;
+
+// The conformance suite bound to every accelerator. A backend that is not on this machine is
+// skipped with its reason (visible in the test report), never silently passed.
+
+/// <summary>The CPU accelerator, blocks spread over all cores.</summary>
+[TestFixture]
+public sealed class CpuKernelConformance : KernelConformanceSuite
+{
+    protected override Accelerator CreateAccelerator() => new CpuAccelerator();
+}
+
+/// <summary>The CPU accelerator in deterministic mode (blocks in order on one thread).</summary>
+[TestFixture]
+public sealed class CpuDeterministicKernelConformance : KernelConformanceSuite
+{
+    protected override Accelerator CreateAccelerator() => new CpuAccelerator(CpuAcceleratorOptions.DeterministicDefault);
+}
+
+/// <summary>OpenCL, once per platform of interest: PoCL (CI's CPU) and NVIDIA (the GPU machine).</summary>
+[TestFixture("Portable Computing Language")]
+[TestFixture("NVIDIA")]
+public sealed class OpenClKernelConformance(string platform) : KernelConformanceSuite
+{
+    protected override Accelerator CreateAccelerator() =>
+        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
+            ? new OpenClAccelerator(device!)
+            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
+}
+
+/// <summary>CUDA, device 0.</summary>
+[TestFixture]
+public sealed class CudaKernelConformance : KernelConformanceSuite
+{
+    protected override Accelerator CreateAccelerator() =>
+        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
+}
