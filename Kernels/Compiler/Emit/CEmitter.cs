@@ -345,7 +345,7 @@ namespace GanEngine.Kernels.Compiler.Emit
             {
                 if (usesDynamic)
                 {
-                    parameters += (parameters.Length > 0 ? ", " : "") + "__local uchar* ge_dynamic_shared";
+                    parameters += (parameters.Length > 0 ? ", " : "") + "__local uint4* ge_dynamic_shared";
                 }
                 Line("__kernel void " + entry + "(" + parameters + ")");
             }

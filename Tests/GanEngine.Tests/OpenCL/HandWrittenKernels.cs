@@ -5,7 +5,7 @@ namespace GanEngine.Tests.OpenCL;
 /// <summary>
 /// KernelDefinitions written by hand, as the generator will write them: OpenCL C sources that follow
 /// the device ABI of docs/kernel-platform.md exactly (views as base, ulong offset, int length;
-/// specializations as GE_SPEC_ defines; dynamic local memory as a trailing __local uchar*), with
+/// specializations as GE_SPEC_ defines; dynamic local memory as a trailing __local uint4*), with
 /// #line directives into a (made-up) C# file.
 /// </summary>
 internal static class HandWrittenKernels
@@ -99,7 +99,7 @@ internal static class HandWrittenKernels
     /// <summary>sums[g] = sum of x over group g, a tree reduction in dynamic local memory with barriers.</summary>
     public static readonly KernelDefinition BlockSum = Define("BlockSum", $$"""
         #line 90 "{{SourceFile}}"
-        __kernel void GanEngine_Tests_OpenCL_HandWritten_BlockSum(__global const float* x_base, ulong x_offset, int x_length, __global float* sums_base, ulong sums_offset, int sums_length, __local uchar* ge_dynamic_shared)
+        __kernel void GanEngine_Tests_OpenCL_HandWritten_BlockSum(__global const float* x_base, ulong x_offset, int x_length, __global float* sums_base, ulong sums_offset, int sums_length, __local uint4* ge_dynamic_shared)
         {
             __global const float* x = x_base + x_offset;
             __global float* sums = sums_base + sums_offset;
