@@ -22,7 +22,7 @@ public static class Program
         };
         var command = new Command("devices", "List the accelerators found on this machine and the one that would be used.");
         command.Options.Add(device);
-        command.SetAction(result =>
+        command.SetAction(result => Guarded(() =>
         {
             Console.WriteLine($"{"id",-28} {"kind",-7} description");
             foreach (var candidate in AcceleratorSelector.Discover())
@@ -35,7 +35,22 @@ public static class Program
             Console.WriteLine();
             Console.WriteLine($"selected: {chosen.Info}");
             return 0;
-        });
+        }));
         return command;
+    }
+
+    /// <summary>Runs a command; a user error (a wrong accelerator name, an unusable backend) prints its
+    /// message, not a stack trace, and exits with 2.</summary>
+    private static int Guarded(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"gan: {e.Message}");
+            return 2;
+        }
     }
 }

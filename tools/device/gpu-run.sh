@@ -24,44 +24,34 @@ echo "== $(dotnet --list-runtimes | head -1)"
 nvidia-smi -L || true
 
 run_tests() {
-  echo "== tests"
-  local results="$OUT/tests"
-  mkdir -p "$results"
-  # TRX when the runner has Microsoft.Testing.Extensions.TrxReport; per-test lines (--output Detailed) always.
-  local trx_args=()
-  if dotnet .device/tests/GanEngine.Tests.dll --help 2>/dev/null | grep -q -- '--report-trx'; then
-    trx_args=(--report-trx --report-trx-filename tests.trx)
-  fi
-  dotnet .device/tests/GanEngine.Tests.dll "${trx_args[@]}" --output Detailed \
-    --results-directory "$results" >"$results/console.log" 2>&1
+  echo "== tests (whole suite)"
+  dotnet .device/tests/GanEngine.Tests.dll --output Detailed >"$OUT/tests.log" 2>&1
   local rc=$?
-  tail -n 30 "$results/console.log"
-  # Per-accelerator counts: test classes are bound per accelerator (…Cpu…, …Cuda…, …OpenCL…).
-  python3 - "$results/tests.trx" "$results/console.log" <<'PY' || true
-import sys, re, collections, xml.etree.ElementTree as ET
-acc_of = lambda text: (m.group(1) if (m := re.search(r"(Cpu|Cuda|OpenCL|OpenCl)", text)) else "other")
-counts = collections.defaultdict(collections.Counter)
-try:
-    ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
-    root = ET.parse(sys.argv[1]).getroot()
-    classes = {d.get("id"): d.find("t:TestMethod", ns).get("className", "") for d in root.iterfind(".//t:UnitTest", ns)}
-    for r in root.iterfind(".//t:UnitTestResult", ns):
-        o = r.get("outcome", "?")
-        o = "passed" if o == "Passed" else "failed" if o in ("Failed", "Error", "Timeout", "Aborted") else "skipped"
-        counts[acc_of(classes.get(r.get("testId"), "") + " " + r.get("testName", ""))][o] += 1
-except Exception:
-    # No TRX: per-test lines of the runner's detailed output, e.g. "passed Ns.CudaGemmTests.Sgemm (12ms)".
-    for line in open(sys.argv[2], errors="replace"):
-        m = re.match(r"\s*(passed|failed|skipped)\s+(\S.*)", line)
-        if m:
-            counts[acc_of(m.group(2))][m.group(1)] += 1
-print("| accelerator | passed | failed | skipped |")
-print("| --- | ---: | ---: | ---: |")
-for acc, c in sorted(counts.items()):
-    print(f"| {acc} | {c['passed']} | {c['failed']} | {c['skipped']} |")
-if not counts:
-    print("| (no per-test results found) | | | |")
-PY
+  grep -E "^failed " -A6 "$OUT/tests.log" | grep -vE "^\s+at " | head -80
+  grep -E "^\s+(total|failed|succeeded|skipped):" "$OUT/tests.log"
+  # Counts per accelerator binding: one filtered run each (the runner's summary gives the totals).
+  {
+    echo "| suite | accelerator | passed | failed | skipped |"
+    echo "| --- | --- | ---: | ---: | ---: |"
+    while IFS='|' read -r suite label filter; do
+      local log; log=$(dotnet .device/tests/GanEngine.Tests.dll --filter "$filter" 2>&1)
+      local p f k
+      p=$(grep -oE "succeeded: [0-9]+" <<<"$log" | grep -oE "[0-9]+" | tail -1)
+      f=$(grep -oE "failed: [0-9]+" <<<"$log" | grep -oE "[0-9]+" | tail -1)
+      k=$(grep -oE "skipped: [0-9]+" <<<"$log" | grep -oE "[0-9]+" | tail -1)
+      echo "| $suite | $label | ${p:-0} | ${f:-0} | ${k:-0} |"
+    done <<'LIST'
+conformance|CPU (blocks over all cores)|FullyQualifiedName~Conformance.CpuKernelConformance
+conformance|CPU (deterministic)|FullyQualifiedName~Conformance.CpuDeterministicKernelConformance
+conformance|OpenCL, PoCL (CPU)|FullyQualifiedName~Conformance.OpenClKernelConformance&FullyQualifiedName~Portable
+conformance|OpenCL, NVIDIA (GPU)|FullyQualifiedName~Conformance.OpenClKernelConformance&FullyQualifiedName~NVIDIA
+conformance|CUDA|FullyQualifiedName~Conformance.CudaKernelConformance
+backend|CPU accelerator|FullyQualifiedName~GanEngine.Tests.Cpu.
+backend|OpenCL accelerator|FullyQualifiedName~GanEngine.Tests.OpenCL.
+backend|CUDA accelerator and kernel cache|FullyQualifiedName~GanEngine.Tests.Cuda.
+compiler|generator (golden, diagnostics, CPU rewrite)|FullyQualifiedName~GanEngine.Tests.Compiler.
+LIST
+  } | tee "$OUT/test-counts.md"
   echo "tests exit code: $rc"
   (( rc == 0 )) || status=1
 }
@@ -70,19 +60,19 @@ run_bench() {
   # A fresh kernel cache: the first process compiles every kernel with NVRTC, the second loads them all from disk.
   export GANENGINE_KERNEL_CACHE="$(mktemp -d)"
   echo "== bench (C#, cuda), kernel cache $GANENGINE_KERNEL_CACHE"
-  dotnet .device/bench/GanEngine.Bench.dll --device cuda --reps "$reps" --json "$OUT/bench-cuda.json" 2>&1 | tee "$OUT/bench-cuda.log"
+  dotnet .device/bench/GanEngine.Bench.dll --device cuda --reps "$reps" --json "$OUT/bench-cuda.json" 2>&1
   (( PIPESTATUS[0] == 0 )) || status=1
   echo "== bench again in a second process (same kernel cache): expect compiled 0"
-  dotnet .device/bench/GanEngine.Bench.dll --device cuda --reps 5 --copy-mib 64 --size 1024 2>&1 | grep -E "^# (device|kernels|all|[0-9])" | tee "$OUT/bench-cuda-second-process.log"
+  dotnet .device/bench/GanEngine.Bench.dll --device cuda --reps 5 --copy-mib 64 --size 1024 2>&1 | grep -E "^# (device|kernels|all|[0-9])" | tee "$OUT/cache.log"
   local jsons=("$OUT/bench-cuda.json")
   if (( opencl )); then
     echo "== bench (C#, opencl)"
-    dotnet .device/bench/GanEngine.Bench.dll --device opencl --reps "$reps" --json "$OUT/bench-opencl.json" 2>&1 | tee "$OUT/bench-opencl.log"
+    dotnet .device/bench/GanEngine.Bench.dll --device opencl --reps "$reps" --json "$OUT/bench-opencl.json" 2>&1
     (( PIPESTATUS[0] == 0 )) || status=1
     jsons+=("$OUT/bench-opencl.json")
   fi
   echo "== peer (PyTorch)"
-  python3 tools/peer/torch_peer.py --reps "$reps" --json "$OUT/peer.json" 2>&1 | tee "$OUT/peer.log"
+  python3 tools/peer/torch_peer.py --reps "$reps" --json "$OUT/peer.json" 2>&1
   (( PIPESTATUS[0] == 0 )) || status=1
   echo "== ours / peer"
   python3 - "$OUT/peer.json" "${jsons[@]}" <<'PY' | tee "$OUT/summary.md"
