@@ -58,7 +58,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         int n = checked((int)((long)options.CopyMiB * 1024 * 1024 / sizeof(float)));
         int sms = Math.Max(1, accelerator.Info.MultiprocessorCount);
         // copy: the default (see Kernels/Library/Elementwise/Elementwise.cs for the versions), then variants.
-        Run("copy", () => Copy("copy", n, DefaultCopyUnroll, sms * 8));
+        Run("copy", () => Copy("copy", n, DefaultCopyUnroll, int.MaxValue));
         Run("copy-v0", () => Copy("copy-v0", n, 0, sms * 8));
         Run("copy-u8", () => Copy("copy-u8", n, 8, sms * 8));
         Run("copy-u16", () => Copy("copy-u16", n, 16, sms * 8));
@@ -78,18 +78,19 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         return results;
     }
 
-    /// <summary>Unroll of the default copy (<see cref="ElementwiseKernels.CopyUnrolled"/>).</summary>
+    /// <summary>Unroll of the default copy, launched as one pass (n / (256 U) blocks) (<see cref="ElementwiseKernels.CopyUnrolled"/>).</summary>
     private const int DefaultCopyUnroll = 8;
 
     /// <summary>TensorCoreGemmTiled specializations (WM, WN, TM, TN, BK); null = v0.</summary>
     private static readonly (string Name, int[]? Shape)[] Tf32Variants =
     [
-        ("tf32", [2, 2, 4, 8, 16]),
+        ("tf32", [2, 2, 4, 8, 32]),
         ("tf32-v0", null),
-        ("tf32-w2x4-t4x4-k16", [2, 4, 4, 4, 16]),
+        ("tf32-w2x2-t4x8-k16", [2, 2, 4, 8, 16]),
         ("tf32-w2x4-t4x8-k16", [2, 4, 4, 8, 16]),
-        ("tf32-w2x2-t4x8-k32", [2, 2, 4, 8, 32]),
-        ("tf32-w2x4-t4x4-k32", [2, 4, 4, 4, 32]),
+        ("tf32-w4x2-t4x8-k16", [4, 2, 4, 8, 16]),
+        ("tf32-w2x4-t4x8-k32", [2, 4, 4, 8, 32]),
+        ("tf32-w4x2-t4x8-k32", [4, 2, 4, 8, 32]),
     ];
 
     private delegate void GemmLaunch(int m, int n, int k, float alpha, ReadOnlyView<float> a, ReadOnlyView<float> b, float beta, ArrayView<float> c);

@@ -186,20 +186,23 @@ public static partial class TensorCoreGemmTiled
         }
 
         // Epilogue: accumulator (i, j) holds rows r, r + 8 and columns c, c + 1 with
-        // r = 16 (warpM TM + i) + g and c = 8 (warpN TN + j) + 2 q.
+        // r = 16 (warpM TM + i) + g and c = 8 (warpN TN + j) + 2 q. One loop per accumulator slot keeps
+        // each loop body small, so NVCC unrolls all of them and acc stays in registers (v1 measured a
+        // 512-byte stack frame: the single 4-store loop was only partly unrolled).
         int g = lane >> 2;
         int q = lane & 3;
-        for (int i = 0; i < TM; i++)
+        int row0 = rowStart + (warpM * TM * 16) + g;
+        int column0 = columnStart + (warpN * TN * 8) + (2 * q);
+        for (int slot = 0; slot < 4; slot++)
         {
-            for (int j = 0; j < TN; j++)
+            for (int i = 0; i < TM; i++)
             {
-                int at = ((i * TN) + j) * 4;
-                int row = rowStart + (((warpM * TM) + i) * 16) + g;
-                int column = columnStart + (((warpN * TN) + j) * 8) + (2 * q);
-                StoreScaled(c, row, column, m, n, alpha, beta, acc[at + 0]);
-                StoreScaled(c, row, column + 1, m, n, alpha, beta, acc[at + 1]);
-                StoreScaled(c, row + 8, column, m, n, alpha, beta, acc[at + 2]);
-                StoreScaled(c, row + 8, column + 1, m, n, alpha, beta, acc[at + 3]);
+                for (int j = 0; j < TN; j++)
+                {
+                    int row = row0 + (i * 16) + ((slot >> 1) * 8);
+                    int column = column0 + (j * 8) + (slot & 1);
+                    StoreScaled(c, row, column, m, n, alpha, beta, acc[(((i * TN) + j) * 4) + slot]);
+                }
             }
         }
     }
@@ -219,12 +222,7 @@ public static partial class TensorCoreGemmTiled
         if (row < rows && column < columns)
         {
             int index = (row * columns) + column;
-            float result = alpha * value;
-            if (beta != 0f)
-            {
-                result = KMath.Fma(beta, c[index], result);
-            }
-            c[index] = result;
+            c[index] = beta == 0f ? alpha * value : KMath.Fma(beta, c[index], alpha * value);
         }
     }
 }
