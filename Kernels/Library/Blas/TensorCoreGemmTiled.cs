@@ -33,9 +33,10 @@ public static partial class TensorCoreGemmTiled
 {
     private const int Chunk = 144;     // floats per fragment chunk (128 + 16 pad)
 
-    /// <summary>Dynamic shared bytes for a specialization: two stages of A and B chunks.</summary>
+    /// <summary>Dynamic shared bytes for a specialization: two stages of A and B chunks, or the
+    /// BM x (BN + 8) epilogue tile if larger.</summary>
     public static int SharedBytes(int wm, int wn, int tm, int tn, int bk) =>
-        2 * (((wm * tm) + (wn * tn / 2)) * (bk / 8) * Chunk) * sizeof(float);
+        Math.Max(2 * (((wm * tm) + (wn * tn / 2)) * (bk / 8) * Chunk), (wm * tm * 16) * ((wn * tn * 8) + 8)) * sizeof(float);
 
     /// <summary>Launch shape: grid over (N / BN, M / BM), WM * WN warps.</summary>
     public static LaunchConfig ConfigFor(int m, int n, int wm, int wn, int tm, int tn, int bk)
@@ -185,25 +186,32 @@ public static partial class TensorCoreGemmTiled
             }
         }
 
-        // Epilogue: accumulator (i, j) holds rows r, r + 8 and columns c, c + 1 with
-        // r = 16 (warpM TM + i) + g and c = 8 (warpN TN + j) + 2 q. One loop per accumulator slot keeps
-        // each loop body small, so NVCC unrolls all of them and acc stays in registers (v1 measured a
-        // 512-byte stack frame: the single 4-store loop was only partly unrolled).
+        // Epilogue through shared memory (v3): accumulator (i, j) holds rows r, r + 8 and columns c, c + 1
+        // with r = 16 (warpM TM + i) + g and c = 8 (warpN TN + j) + 2 q. Each lane writes its
+        // accumulators to a BM x (BN + 8) shared tile at a constant offset from one base (a tiny body,
+        // so NVCC unrolls it and acc stays in registers; v1/v2 kept a 512-byte local copy of acc for a
+        // partly unrolled epilogue loop), then the block stores the tile row by row: coalesced, and
+        // the bounds checks sit in a loop that touches no register array.
         int g = lane >> 2;
         int q = lane & 3;
-        int row0 = rowStart + (warpM * TM * 16) + g;
-        int column0 = columnStart + (warpN * TN * 8) + (2 * q);
+        Group.Barrier();                      // every warp is done reading the last stage
+        int outBase = ((((warpM * TM * 16) + g) * ((WN * TN * 8) + 8)) + (warpN * TN * 8)) + (2 * q);
         for (int slot = 0; slot < 4; slot++)
         {
             for (int i = 0; i < TM; i++)
             {
                 for (int j = 0; j < TN; j++)
                 {
-                    int row = row0 + (i * 16) + ((slot >> 1) * 8);
-                    int column = column0 + (j * 8) + (slot & 1);
-                    StoreScaled(c, row, column, m, n, alpha, beta, acc[(((i * TN) + j) * 4) + slot]);
+                    smem[outBase + ((((i * 16) + ((slot >> 1) * 8)) * ((WN * TN * 8) + 8)) + (j * 8) + (slot & 1))] = acc[(((i * TN) + j) * 4) + slot];
                 }
             }
+        }
+        Group.Barrier();
+        for (int e = tid; e < (WM * TM * 16) * (WN * TN * 8); e += WM * WN * 32)
+        {
+            int r = e / (WN * TN * 8);
+            int col = e % (WN * TN * 8);
+            StoreScaled(c, rowStart + r, columnStart + col, m, n, alpha, beta, smem[(r * ((WN * TN * 8) + 8)) + col]);
         }
     }
 
