@@ -34,7 +34,9 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         var results = new List<BenchResult>();
         void Run(string name, Func<BenchResult> benchmark)
         {
-            if (!options.Only.Contains(name, StringComparer.OrdinalIgnoreCase))
+            // "--only copy" runs "copy" and its variants "copy-*".
+            if (!options.Only.Any(o => string.Equals(name, o, StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith(o + "-", StringComparison.OrdinalIgnoreCase)))
             {
                 return;
             }
@@ -54,15 +56,56 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         }
 
         int n = checked((int)((long)options.CopyMiB * 1024 * 1024 / sizeof(float)));
-        Run("copy", () => Copy(n));
+        int sms = Math.Max(1, accelerator.Info.MultiprocessorCount);
+        // copy: the default (see Kernels/Library/Elementwise/Elementwise.cs for the versions), then variants.
+        Run("copy", () => Copy("copy", n, DefaultCopyUnroll, int.MaxValue));
+        Run("copy-v0", () => Copy("copy-v0", n, 0, sms * 8));
+        Run("copy-u8", () => Copy("copy-u8", n, 8, sms * 8));
+        Run("copy-u16", () => Copy("copy-u16", n, 16, sms * 8));
+        Run("copy-u8-1pass", () => Copy("copy-u8-1pass", n, 8, int.MaxValue));
+        Run("copy-u16-1pass", () => Copy("copy-u16-1pass", n, 16, int.MaxValue));
         Run("axpy", () => Axpy(n));
         int s = options.Size;
-        Run("sgemm", () => Gemm("sgemm", s, s, s, tensorCores: false));
-        Run("sgemm", () => Gemm("sgemm", Ragged(s), Ragged(s) + 1, Ragged(s) - 1, tensorCores: false));
-        Run("tf32", () => Gemm("tf32", s, s, s, tensorCores: true));
-        Run("tf32", () => Gemm("tf32", Ragged(s), Ragged(s) + 1, Ragged(s) - 1, tensorCores: true));
+        Run("sgemm", () => Gemm("sgemm", s, s, s, Sgemm));
+        Run("sgemm", () => Gemm("sgemm", Ragged(s), Ragged(s) + 1, Ragged(s) - 1, Sgemm));
+        // tf32: the default (TensorCoreGemmTiled, see its remarks for the versions), then variants:
+        // v0 = TensorCoreGemm.Tf32Gemm; wWMxWN-tTMxTN-kBK = TensorCoreGemmTiled specializations.
+        foreach (var (name, shape) in Tf32Variants)
+        {
+            Run(name, () => Gemm(name, s, s, s, Tf32(shape)));
+            Run(name, () => Gemm(name, Ragged(s), Ragged(s) + 1, Ragged(s) - 1, Tf32(shape)));
+        }
         return results;
     }
+
+    /// <summary>Unroll of the default copy, launched as one pass (n / (256 U) blocks) (<see cref="ElementwiseKernels.CopyUnrolled"/>).</summary>
+    private const int DefaultCopyUnroll = 8;
+
+    /// <summary>TensorCoreGemmTiled specializations (WM, WN, TM, TN, BK); null = v0.</summary>
+    private static readonly (string Name, int[]? Shape)[] Tf32Variants =
+    [
+        ("tf32", [2, 2, 4, 8, 32]),
+        ("tf32-v0", null),
+        ("tf32-w2x2-t4x8-k16", [2, 2, 4, 8, 16]),
+        ("tf32-w2x4-t4x8-k16", [2, 4, 4, 8, 16]),
+        ("tf32-w4x2-t4x8-k16", [4, 2, 4, 8, 16]),
+        ("tf32-w2x4-t4x8-k32", [2, 4, 4, 8, 32]),
+        ("tf32-w4x2-t4x8-k32", [4, 2, 4, 8, 32]),
+    ];
+
+    private delegate void GemmLaunch(int m, int n, int k, float alpha, ReadOnlyView<float> a, ReadOnlyView<float> b, float beta, ArrayView<float> c);
+
+    private (GemmLaunch Launch, double Tolerance) Sgemm => ((m, n, k, alpha, a, b, beta, c) =>
+        SimtGemm.LaunchSgemm(accelerator, new LaunchConfig(new Dim3((n + 127) / 128, (m + 127) / 128), new Dim3(256)), m, n, k, alpha, a, b, beta, c, 128, 128, 8, 8, 8),
+        Fp32Tolerance);
+
+    private (GemmLaunch Launch, double Tolerance) Tf32(int[]? shape) => (shape is null
+        ? (m, n, k, alpha, a, b, beta, c) =>
+            TensorCoreGemm.LaunchTf32Gemm(accelerator, new LaunchConfig(new Dim3((n + 127) / 128, (m + 127) / 128), new Dim3(256)), m, n, k, alpha, a, b, beta, c)
+        : (m, n, k, alpha, a, b, beta, c) =>
+            TensorCoreGemmTiled.LaunchTf32Gemm(accelerator, TensorCoreGemmTiled.ConfigFor(m, n, shape[0], shape[1], shape[2], shape[3], shape[4]),
+                m, n, k, alpha, a, b, beta, c, shape[0], shape[1], shape[2], shape[3], shape[4]),
+        Tf32Tolerance);
 
     // A ragged size near s/4 that is a multiple of no tile size (checks the edge handling).
     private static int Ragged(int s) => Math.Max(37, (s / 4) - 23);
@@ -70,14 +113,25 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
     // At most 8 blocks of 256 per multiprocessor (CUDA SM, OpenCL compute unit, CPU core).
     private LaunchConfig ElementwiseGrid(int n) => ElementwiseLaunch.GridFor(n, Math.Max(1, accelerator.Info.MultiprocessorCount) * 8);
 
-    private BenchResult Copy(int n)
+    // unroll 0: ElementwiseKernels.Copy (v0); else CopyUnrolled with that U.
+    private BenchResult Copy(string name, int n, int unroll, int maxBlocks)
     {
         var host = RandomArray(n);
         using var source = accelerator.Allocate<float>(host);
         using var destination = accelerator.Allocate<float>(n);
         accelerator.DefaultStream.FillBytes(destination.View, 0xFF);
-        var config = ElementwiseGrid(n);
-        void Launch() => ElementwiseKernels.LaunchCopy(accelerator, config, source.ReadOnly, destination.View, n);
+        var config = ElementwiseLaunch.GridFor(n, maxBlocks, 256, unroll == 0 ? ElementwiseKernels.Unroll : unroll);
+        void Launch()
+        {
+            if (unroll == 0)
+            {
+                ElementwiseKernels.LaunchCopy(accelerator, config, source.ReadOnly, destination.View, n);
+            }
+            else
+            {
+                ElementwiseKernels.LaunchCopyUnrolled(accelerator, config, source.ReadOnly, destination.View, n, unroll);
+            }
+        }
 
         Launch();
         var result = destination.ToArray();
@@ -91,7 +145,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         }
         double ms = TimeMedian(Launch);
         double bytes = 2.0 * n * sizeof(float);
-        return new BenchResult("copy", $"{n} f32 ({Mib(n)} MiB)", ms, bytes / (ms * 1e-3) / 1e9, "GB/s", mismatches, 0,
+        return new BenchResult(name, $"{n} f32 ({Mib(n)} MiB)", ms, bytes / (ms * 1e-3) / 1e9, "GB/s", mismatches, 0,
             mismatches == 0 ? "" : $"{mismatches} elements differ");
     }
 
@@ -121,7 +175,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         return new BenchResult("axpy", $"{n} f32 ({Mib(n)} MiB)", ms, bytes / (ms * 1e-3) / 1e9, "GB/s", error, Fp32Tolerance, "");
     }
 
-    private BenchResult Gemm(string name, int m, int n, int k, bool tensorCores)
+    private BenchResult Gemm(string name, int m, int n, int k, (GemmLaunch Launch, double Tolerance) kernel)
     {
         var a = RandomArray(checked(m * k));
         var b = RandomArray(checked(k * n));
@@ -130,11 +184,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         using var dc = accelerator.Allocate<float>(checked(m * n));
         accelerator.DefaultStream.FillBytes(dc.View, 0xFF); // NaN: an unwritten element fails the check
         const float alpha = 1f, beta = 0f;
-        // Both kernels: block tile 128 x 128, 256 threads, grid over (N, M).
-        var config = new LaunchConfig(new Dim3((n + 127) / 128, (m + 127) / 128), new Dim3(256));
-        Action launch = tensorCores
-            ? () => TensorCoreGemm.LaunchTf32Gemm(accelerator, config, m, n, k, alpha, da.ReadOnly, db.ReadOnly, beta, dc.View)
-            : () => SimtGemm.LaunchSgemm(accelerator, config, m, n, k, alpha, da.ReadOnly, db.ReadOnly, beta, dc.View, 128, 128, 8, 8, 8);
+        Action launch = () => kernel.Launch(m, n, k, alpha, da.ReadOnly, db.ReadOnly, beta, dc.View);
 
         launch();
         var c = dc.ToArray();
@@ -157,7 +207,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         double ms = TimeMedian(launch);
         double flops = 2.0 * m * n * k;
         return new BenchResult(name, $"{m}x{n}x{k}", ms, flops / (ms * 1e-3) / 1e12, "TFLOP/s", error,
-            tensorCores ? Tf32Tolerance : Fp32Tolerance, unwritten == 0 ? "" : $"{unwritten} entries of C not finite (unwritten?)");
+            kernel.Tolerance, unwritten == 0 ? "" : $"{unwritten} entries of C not finite (unwritten?)");
     }
 
     /// <summary>Warm-up launches, then <see cref="BenchOptions.Reps"/> launches each bracketed by device

@@ -44,6 +44,37 @@ public static partial class ElementwiseKernels
         }
     }
 
+    /// <summary>destination[i] = source[i] for i &lt; n, with <paramref name="U"/> independent loads in
+    /// flight per thread (a register array: every index is an unrolled loop counter).</summary>
+    /// <remarks>Versions (docs/benchmarks-notes-tf32.md): v0 <see cref="Copy"/> (U = 4 by hand, grid of
+    /// 8 blocks per SM); v1 this kernel with U = 8 or 16 and a grid of 8 blocks per SM (about 64 or 128
+    /// KiB in flight per SM instead of 32); v2 the same with a grid that covers n in one pass
+    /// (n / (U * 256) blocks, each thread runs the main body once).</remarks>
+    [Kernel]
+    public static void CopyUnrolled(ReadOnlyView<float> source, ArrayView<float> destination, int n, [Specialization] int U)
+    {
+        Span<float> v = stackalloc float[U];
+        int stride = GridDim.X * BlockDim.X;
+        int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X;
+        while (i < n - ((U - 1) * stride))
+        {
+            for (int u = 0; u < U; u++)
+            {
+                v[u] = source[i + (u * stride)];
+            }
+            for (int u = 0; u < U; u++)
+            {
+                destination[i + (u * stride)] = v[u];
+            }
+            i += U * stride;
+        }
+        while (i < n)
+        {
+            destination[i] = source[i];
+            i += stride;
+        }
+    }
+
     /// <summary>y[i] = alpha * x[i] + y[i] for i &lt; n (BLAS saxpy, unit strides).</summary>
     [Kernel]
     public static void Axpy(int n, float alpha, ReadOnlyView<float> x, ArrayView<float> y)
