@@ -350,7 +350,7 @@ public sealed unsafe class OpenClAccelerator : Accelerator
                 var error = new OpenClException(nameof(clBuildProgram), status);
                 if (status == CL_BUILD_PROGRAM_FAILURE || status == -43 /* CL_INVALID_BUILD_OPTIONS */)
                 {
-                    throw new OpenClCompilationException(kernel.Name, optionText, BuildLog(program), error);
+                    throw new OpenClCompilationException(kernel.Name, optionText, KernelSourceMap.MapBuildLog(kernel.OpenClSource, BuildLog(program)), error);
                 }
                 throw error;
             }

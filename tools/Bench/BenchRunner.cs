@@ -15,9 +15,13 @@ namespace GanEngine.Bench;
 /// <param name="Error">The check's error (relative, see each benchmark).</param>
 /// <param name="Tolerance">The check passes when <see cref="Error"/> is at most this (and finite).</param>
 /// <param name="Note">What the check found, when it failed.</param>
-internal sealed record BenchResult(string Name, string Shape, double MedianMs, double Rate, string Unit, double Error, double Tolerance, string Note)
+/// <param name="Skipped">Why the benchmark did not run on this device (e.g. not enough shared memory), or null.</param>
+internal sealed record BenchResult(string Name, string Shape, double MedianMs, double Rate, string Unit, double Error, double Tolerance, string Note, string? Skipped = null)
 {
-    public bool Passed => double.IsFinite(Error) && Error <= Tolerance && Note.Length == 0;
+    public bool Passed => Skipped is not null || (double.IsFinite(Error) && Error <= Tolerance && Note.Length == 0);
+
+    /// <summary>"ok", "skipped: ..." or "FAILED ...".</summary>
+    public string Outcome => Skipped is not null ? "skipped: " + Skipped : Passed ? "ok" : "FAILED " + Note;
 }
 
 /// <summary>Runs the benchmarks on one accelerator: allocate, fill, check, warm up, time.</summary>
@@ -51,7 +55,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
                 result = new BenchResult(name, "-", double.NaN, double.NaN, "-", double.NaN, 0, $"threw {e.GetType().Name}: {e.Message}");
                 Console.Error.WriteLine(e);
             }
-            Console.WriteLine($"# {result.Name} {result.Shape}: {(result.Passed ? "ok" : "FAILED " + result.Note)} ({clock.Elapsed.TotalSeconds:F1} s)");
+            Console.WriteLine($"# {result.Name} {result.Shape}: {result.Outcome} ({clock.Elapsed.TotalSeconds:F1} s)");
             results.Add(result);
         }
 
@@ -72,6 +76,14 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         // v0 = TensorCoreGemm.Tf32Gemm; wWMxWN-tTMxTN-kBK = TensorCoreGemmTiled specializations.
         foreach (var (name, shape) in Tf32Variants)
         {
+            int shared = shape is null ? 0 : TensorCoreGemmTiled.ConfigFor(s, s, shape[0], shape[1], shape[2], shape[3], shape[4]).DynamicSharedBytes;
+            if (shared > accelerator.Info.MaxSharedMemoryPerBlock)
+            {
+                // e.g. NVIDIA's OpenCL platform offers 48 KiB of local memory per group.
+                string why = $"needs {shared / 1024} KiB of shared memory, the device offers {accelerator.Info.MaxSharedMemoryPerBlock / 1024} KiB";
+                Run(name, () => new BenchResult(name, $"{s}x{s}x{s}", double.NaN, double.NaN, "-", double.NaN, 0, "", why));
+                continue;
+            }
             Run(name, () => Gemm(name, s, s, s, Tf32(shape)));
             Run(name, () => Gemm(name, Ragged(s), Ragged(s) + 1, Ragged(s) - 1, Tf32(shape)));
         }

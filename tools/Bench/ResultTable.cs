@@ -16,7 +16,7 @@ internal static class ResultTable
         foreach (var r in results)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Name} | {r.Shape} | {r.MedianMs:F4} | {r.Rate:F1} {r.Unit} | {r.Error:E2} | {(r.Passed ? "ok" : "FAILED " + r.Note)} |");
+                $"| {r.Name} | {r.Shape} | {r.MedianMs:F4} | {r.Rate:F1} {r.Unit} | {r.Error:E2} | {r.Outcome} |");
         }
         return text.ToString().TrimEnd();
     }
@@ -48,7 +48,7 @@ internal static class ResultTable
             WriteNumber(json, "error", r.Error);
             WriteNumber(json, "tolerance", r.Tolerance);
             json.WriteBoolean("passed", r.Passed);
-            json.WriteString("note", r.Note);
+            json.WriteString("note", r.Skipped is null ? r.Note : "skipped: " + r.Skipped);
             json.WriteEndObject();
         }
         json.WriteEndArray();

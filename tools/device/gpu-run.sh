@@ -98,7 +98,7 @@ for path in sys.argv[2:]:
         ratio = (r["rate"] / p["rate"]) if (p and r["rate"] and p["rate"]) else None
         print(f"| {run} | {r['name']} | {r['shape']} | {fmt(r['median_ms'], '.4f')} | {fmt(p and p['median_ms'], '.4f')} | "
               f"{fmt(r['rate'], '.1f')} {r['unit']} | {fmt(p and p['rate'], '.1f')} | {fmt(ratio, '.1%')} | "
-              f"{'ok' if r['passed'] else 'FAILED ' + r['note']} |")
+              f"{(r['note'] or 'ok') if r['passed'] else 'FAILED ' + r['note']} |")
 PY
 }
 
