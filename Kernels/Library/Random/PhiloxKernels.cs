@@ -1,4 +1,4 @@
-namespace GanEngine.Kernels.Random;
+namespace GanEngine.Kernels.Rng;
 
 /// <summary>
 /// Counter-based random numbers on the device: Philox4x32-10 (Salmon, Moraes, Dror, Shaw,
