@@ -10,7 +10,7 @@ namespace GanEngine.Tests.Ops.Rng;
 /// <summary>The host Philox reference against the published known-answer vectors, and the
 /// host-side fan / gain computations of the initialisers (no accelerator).</summary>
 [TestFixture]
-public sealed class PhiloxReferenceTests
+public sealed class RandomReferenceTests
 {
     // Random123 kat_vectors, philox4x32 with 10 rounds: counter, key -> output.
     [TestCase(0u, 0u, 0u, 0u, 0u, 0u, 0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u)]
