@@ -210,6 +210,58 @@ public abstract class AutogradSuite
     }
 
     [Test]
+    public void Allocator_CrossStreamBlock_ReturnsAfterEvent_AndPerStreamPools()
+    {
+        using var allocator = new CachingAllocator(Acc);
+        using var other = Acc.CreateStream();
+        var block = allocator.Allocate(1000, Acc.DefaultStream);
+        block.RecordStream(other);
+        allocator.Free(block);
+        other.Synchronize();
+        var again = allocator.Allocate(1000, Acc.DefaultStream);
+        Assert.That(again, Is.SameAs(block), "reused on its own stream once the other stream's event completed");
+        var onOther = allocator.Allocate(1000, other);
+        Assert.That(onOther, Is.Not.SameAs(block), "pools are per stream");
+        allocator.Free(again);
+        allocator.Free(onOther);
+        Assert.That(allocator.Statistics.CacheHits, Is.EqualTo(1));
+        Assert.That(allocator.Statistics.DriverAllocations, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void ViewOps_Backward_PermuteSliceExpandReshape()
+    {
+        var rng = new Random(77);
+        var x = Random(rng, 2 * 3 * 4);
+        var b = Random(rng, 3);
+        var w = Random(rng, 2 * 2 * 3);
+        using var px = Parameter.FromHost(Acc, x, 2, 3, 4);
+        using var pb = Parameter.FromHost(Acc, b, 3, 1);
+        using (var scope = new TensorScope(Acc))
+        {
+            // y[k, i, j] = x[i, j, k + 1] for k < 2, plus b[j] expanded; flattened and weighted.
+            var y = px.Permute(2, 0, 1).Slice(0, 1, 2) + pb.View(3).Expand(2, 2, 3);
+            (y.Reshape(-1) * Tensor.FromHost(Acc, w, 12)).Sum().Backward();
+        }
+        var gx = new double[24];
+        var gb = new double[3];
+        for (int k = 0; k < 2; k++)
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                for (int j = 0; j < 3; j++)
+                {
+                    double wv = w[(((k * 2) + i) * 3) + j];
+                    gx[(((i * 3) + j) * 4) + k + 1] += wv;
+                    gb[j] += wv;
+                }
+            }
+        }
+        AssertClose(px.Grad!.ToHost(), gx, "dx");
+        AssertClose(pb.Grad!.ToHost(), gb, "db");
+    }
+
+    [Test]
     public void TrainingStep_SteadyState_NoDriverAllocation_NoHostSync()
     {
         var rng = new Random(5);
