@@ -118,11 +118,6 @@ public partial class Tensor
         {
             flags[d] = d < shift || (shape[d - shift] == 1 && _shape[d] != 1);
         }
-        var keep = new int[Rank];
-        for (int d = 0; d < Rank; d++)
-        {
-            keep[d] = flags[d] ? 1 : _shape[d];
-        }
         var result = Empty(Accelerator, shape, Stream);
         ReductionOps.Sum(Stream, Data, Layout, flags, result.Storage.View, 1f);
         result.Scope = null;
