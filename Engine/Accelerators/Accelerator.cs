@@ -59,6 +59,30 @@ public sealed class KernelCompileStatistics
 public abstract class Accelerator : IKernelLauncher, IDisposable
 {
     private bool _disposed;
+    private long _driverAllocations;
+    private long _driverFrees;
+    private long _hostSynchronizations;
+
+    /// <summary>Calls to the driver that allocated device memory (<c>cuMemAlloc</c>, <c>clCreateBuffer</c>,
+    /// the CPU's aligned allocation), since the accelerator was created. Thread-safe.</summary>
+    public long DriverAllocations => Interlocked.Read(ref _driverAllocations);
+
+    /// <summary>Calls to the driver that freed device memory. Thread-safe.</summary>
+    public long DriverFrees => Interlocked.Read(ref _driverFrees);
+
+    /// <summary>Times the host waited for the device: accelerator, stream and event synchronisation, and
+    /// copies to or from pageable host memory (which block). Counted on the CPU accelerator at the same
+    /// places, although there is nothing to wait for there, so that tests can assert on any accelerator.</summary>
+    public long HostSynchronizations => Interlocked.Read(ref _hostSynchronizations);
+
+    /// <summary>Backends call this where they ask the driver for device memory.</summary>
+    protected internal void CountDriverAllocation() => Interlocked.Increment(ref _driverAllocations);
+
+    /// <summary>Backends call this where they return device memory to the driver.</summary>
+    protected internal void CountDriverFree() => Interlocked.Increment(ref _driverFrees);
+
+    /// <summary>Backends call this wherever the host waits for the device.</summary>
+    protected internal void CountHostSynchronization() => Interlocked.Increment(ref _hostSynchronizations);
 
     public abstract AcceleratorInfo Info { get; }
 

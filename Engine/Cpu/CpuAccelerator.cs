@@ -72,15 +72,22 @@ public sealed class CpuAccelerator : Accelerator
     }
 
     /// <summary>Nothing to wait for: every CPU stream operation is complete when its call returns.</summary>
-    public override void Synchronize()
+    public override void Synchronize() => CountHostSynchronization();
+
+    /// <inheritdoc/>
+    protected internal override nint AllocateMemory(long bytes)
     {
+        nint memory = CpuMemory.Allocate(bytes);
+        CountDriverAllocation();
+        return memory;
     }
 
     /// <inheritdoc/>
-    protected internal override nint AllocateMemory(long bytes) => CpuMemory.Allocate(bytes);
-
-    /// <inheritdoc/>
-    protected internal override void FreeMemory(nint handle) => CpuMemory.Free(handle);
+    protected internal override void FreeMemory(nint handle)
+    {
+        CpuMemory.Free(handle);
+        CountDriverFree();
+    }
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)

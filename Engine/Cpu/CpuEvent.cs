@@ -9,7 +9,13 @@ namespace GanEngine.Accelerators.Cpu;
 /// </summary>
 public sealed class CpuEvent : AcceleratorEvent
 {
-    internal CpuEvent(long timestamp) => Timestamp = timestamp;
+    private readonly CpuAccelerator _accelerator;
+
+    internal CpuEvent(CpuAccelerator accelerator, long timestamp)
+    {
+        _accelerator = accelerator;
+        Timestamp = timestamp;
+    }
 
     /// <summary><see cref="Stopwatch.GetTimestamp"/> when the event was recorded.</summary>
     public long Timestamp { get; }
@@ -18,9 +24,7 @@ public sealed class CpuEvent : AcceleratorEvent
     public override bool IsComplete => true;
 
     /// <inheritdoc/>
-    public override void Synchronize()
-    {
-    }
+    public override void Synchronize() => _accelerator.CountHostSynchronization();
 
     /// <inheritdoc/>
     protected override float MillisecondsSince(AcceleratorEvent start)

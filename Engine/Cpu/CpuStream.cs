@@ -39,13 +39,17 @@ public sealed class CpuStream : AcceleratorStream
     }
 
     /// <inheritdoc/>
-    public override void Synchronize() => ThrowIfDisposed();
+    public override void Synchronize()
+    {
+        ThrowIfDisposed();
+        _accelerator.CountHostSynchronization();
+    }
 
     /// <inheritdoc/>
     public override AcceleratorEvent RecordEvent()
     {
         ThrowIfDisposed();
-        return new CpuEvent(System.Diagnostics.Stopwatch.GetTimestamp());
+        return new CpuEvent(_accelerator, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     /// <inheritdoc/>
@@ -63,6 +67,7 @@ public sealed class CpuStream : AcceleratorStream
     protected override unsafe void CopyHostToDevice(ReadOnlySpan<byte> source, nint destination, long destinationByteOffset)
     {
         ThrowIfDisposed();
+        _accelerator.CountHostSynchronization(); // pageable copies block on GPUs; counted alike here
         source.CopyTo(new Span<byte>((byte*)destination + destinationByteOffset, source.Length));
     }
 
@@ -70,6 +75,7 @@ public sealed class CpuStream : AcceleratorStream
     protected override unsafe void CopyDeviceToHost(nint source, long sourceByteOffset, Span<byte> destination)
     {
         ThrowIfDisposed();
+        _accelerator.CountHostSynchronization();
         new ReadOnlySpan<byte>((byte*)source + sourceByteOffset, destination.Length).CopyTo(destination);
     }
 

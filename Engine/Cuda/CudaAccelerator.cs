@@ -180,6 +180,7 @@ public sealed unsafe class CudaAccelerator : Accelerator
     public override void Synchronize()
     {
         MakeCurrent();
+        CountHostSynchronization();
         CudaDriver.Check(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
     }
 
@@ -188,6 +189,7 @@ public sealed unsafe class CudaAccelerator : Accelerator
         MakeCurrent();
         ulong pointer;
         CudaDriver.Check(CudaDriver.cuMemAlloc_v2(&pointer, (nuint)bytes), "cuMemAlloc_v2");
+        CountDriverAllocation();
         return unchecked((nint)pointer);
     }
 
@@ -195,6 +197,7 @@ public sealed unsafe class CudaAccelerator : Accelerator
     {
         MakeCurrent();
         CudaDriver.Check(CudaDriver.cuMemFree_v2(unchecked((ulong)handle)), "cuMemFree_v2");
+        CountDriverFree();
     }
 
     /// <summary>Makes this device's primary context current on the calling thread (cheap when it already is).</summary>

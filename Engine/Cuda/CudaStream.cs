@@ -81,6 +81,7 @@ public sealed unsafe class CudaStream : AcceleratorStream
     public override void Synchronize()
     {
         _accelerator.MakeCurrent();
+        _accelerator.CountHostSynchronization();
         CudaDriver.Check(CudaDriver.cuStreamSynchronize(Handle), "cuStreamSynchronize");
     }
 
@@ -122,6 +123,7 @@ public sealed unsafe class CudaStream : AcceleratorStream
         {
             // Stream-ordered, then wait: the caller may reuse (or unpin) the span on return.
             CudaDriver.Check(CudaDriver.cuMemcpyHtoDAsync_v2(Address(destination, destinationByteOffset), p, (nuint)source.Length, Handle), "cuMemcpyHtoDAsync_v2");
+            _accelerator.CountHostSynchronization();
             CudaDriver.Check(CudaDriver.cuStreamSynchronize(Handle), "cuStreamSynchronize");
         }
     }
@@ -136,6 +138,7 @@ public sealed unsafe class CudaStream : AcceleratorStream
         fixed (byte* p = destination)
         {
             CudaDriver.Check(CudaDriver.cuMemcpyDtoHAsync_v2(p, Address(source, sourceByteOffset), (nuint)destination.Length, Handle), "cuMemcpyDtoHAsync_v2");
+            _accelerator.CountHostSynchronization();
             CudaDriver.Check(CudaDriver.cuStreamSynchronize(Handle), "cuStreamSynchronize");
         }
     }
@@ -237,6 +240,7 @@ public sealed unsafe class CudaEvent : AcceleratorEvent
     public override void Synchronize()
     {
         _accelerator.MakeCurrent();
+        _accelerator.CountHostSynchronization();
         CudaDriver.Check(CudaDriver.cuEventSynchronize(Handle), "cuEventSynchronize");
     }
 

@@ -214,6 +214,7 @@ public sealed unsafe class OpenClAccelerator : Accelerator
     internal void FreePinned(nint memory, nint pointer)
     {
         Check(clEnqueueUnmapMemObject(_hostQueue, memory, (void*)pointer, 0, null, null), nameof(clEnqueueUnmapMemObject));
+        CountHostSynchronization();
         Check(clFinish(_hostQueue), nameof(clFinish));
         Check(clReleaseMemObject(memory), nameof(clReleaseMemObject));
     }
@@ -237,11 +238,15 @@ public sealed unsafe class OpenClAccelerator : Accelerator
         int status;
         nint memory = clCreateBuffer(_context, CL_MEM_READ_WRITE, (nuint)bytes, null, &status);
         Check(status, nameof(clCreateBuffer));
+        CountDriverAllocation();
         return memory;
     }
 
-    protected internal override void FreeMemory(nint handle) =>
+    protected internal override void FreeMemory(nint handle)
+    {
         Check(clReleaseMemObject(handle), nameof(clReleaseMemObject));
+        CountDriverFree();
+    }
 
     internal void Forget(OpenClStream stream)
     {

@@ -101,7 +101,11 @@ public sealed unsafe class OpenClStream : AcceleratorStream
     }
 
     /// <inheritdoc/>
-    public override void Synchronize() => Check(clFinish(Queue), nameof(clFinish));
+    public override void Synchronize()
+    {
+        _accelerator.CountHostSynchronization();
+        Check(clFinish(Queue), nameof(clFinish));
+    }
 
     /// <inheritdoc/>
     public override AcceleratorEvent RecordEvent()
@@ -110,7 +114,7 @@ public sealed unsafe class OpenClStream : AcceleratorStream
         Check(clEnqueueMarkerWithWaitList(Queue, 0, null, &evt), nameof(clEnqueueMarkerWithWaitList));
         // Submit what is queued so far, so that the event completes without a host wait forcing it.
         Check(clFlush(Queue), nameof(clFlush));
-        return new OpenClEvent(evt);
+        return new OpenClEvent(_accelerator, evt);
     }
 
     /// <inheritdoc/>
@@ -131,6 +135,7 @@ public sealed unsafe class OpenClStream : AcceleratorStream
         {
             return;
         }
+        _accelerator.CountHostSynchronization(); // blocking write
         fixed (byte* p = source)
         {
             Check(clEnqueueWriteBuffer(Queue, destination, CL_TRUE, (nuint)destinationByteOffset, (nuint)source.Length, p, 0, null, null), nameof(clEnqueueWriteBuffer));
@@ -143,6 +148,7 @@ public sealed unsafe class OpenClStream : AcceleratorStream
         {
             return;
         }
+        _accelerator.CountHostSynchronization(); // blocking read
         fixed (byte* p = destination)
         {
             Check(clEnqueueReadBuffer(Queue, source, CL_TRUE, (nuint)sourceByteOffset, (nuint)destination.Length, p, 0, null, null), nameof(clEnqueueReadBuffer));
@@ -196,6 +202,7 @@ public sealed unsafe class OpenClStream : AcceleratorStream
         nint queue = Interlocked.Exchange(ref _queue, 0);
         if (queue != 0)
         {
+            _accelerator.CountHostSynchronization();
             Check(clFinish(queue), nameof(clFinish));
             Check(clReleaseCommandQueue(queue), nameof(clReleaseCommandQueue));
         }
@@ -205,9 +212,14 @@ public sealed unsafe class OpenClStream : AcceleratorStream
 /// <summary>A marker on an OpenCL queue; profiling timestamps give <see cref="AcceleratorEvent.ElapsedMilliseconds"/>.</summary>
 public sealed unsafe class OpenClEvent : AcceleratorEvent
 {
+    private readonly OpenClAccelerator _accelerator;
     private nint _event;
 
-    internal OpenClEvent(nint evt) => _event = evt;
+    internal OpenClEvent(OpenClAccelerator accelerator, nint evt)
+    {
+        _accelerator = accelerator;
+        _event = evt;
+    }
 
     internal nint Handle => _event != 0 ? _event : throw new ObjectDisposedException(nameof(OpenClEvent));
 
@@ -215,6 +227,7 @@ public sealed unsafe class OpenClEvent : AcceleratorEvent
     public override void Synchronize()
     {
         nint handle = Handle;
+        _accelerator.CountHostSynchronization();
         Check(clWaitForEvents(1, &handle), nameof(clWaitForEvents));
     }
 
