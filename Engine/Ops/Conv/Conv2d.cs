@@ -1,0 +1,251 @@
+using GanEngine.Accelerators;
+using GanEngine.Kernels;
+using GanEngine.Kernels.Conv;
+
+namespace GanEngine.Ops;
+
+/// <summary>
+/// Shape of a 2-D convolution (PyTorch's <c>conv2d</c>: NCHW, weight (out, in, kh, kw), dilation 1,
+/// groups 1). Output size floor((H + 2 pad - kh) / stride) + 1.
+/// </summary>
+/// <remarks>Current limits (checked by <see cref="Validate"/>): kernel 1-7, strideH == strideW and padH == padW
+/// (the kernels take one stride and one padding), every tensor under 2^31 elements.</remarks>
+public readonly record struct Conv2dShape(int Batch, int InChannels, int Height, int Width, int OutChannels,
+    int KernelH, int KernelW, int StrideH = 1, int StrideW = 1, int PadH = 0, int PadW = 0)
+{
+    public int OutHeight => ((Height + (2 * PadH) - KernelH) / StrideH) + 1;
+    public int OutWidth => ((Width + (2 * PadW) - KernelW) / StrideW) + 1;
+    public long InputElements => (long)Batch * InChannels * Height * Width;
+    public long OutputElements => (long)Batch * OutChannels * OutHeight * OutWidth;
+    public long WeightElements => (long)OutChannels * InChannels * KernelH * KernelW;
+    /// <summary>Multiply-adds of the forward pass (each backward pass has as many).</summary>
+    public long MacCount => OutputElements * InChannels * KernelH * KernelW;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad dimension.</summary>
+    public void Validate()
+    {
+        static void Positive(int v, string name)
+        {
+            if (v <= 0)
+            {
+                throw new ArgumentException($"{name} must be positive, got {v}", name);
+            }
+        }
+        Positive(Batch, nameof(Batch));
+        Positive(InChannels, nameof(InChannels));
+        Positive(Height, nameof(Height));
+        Positive(Width, nameof(Width));
+        Positive(OutChannels, nameof(OutChannels));
+        Positive(StrideH, nameof(StrideH));
+        Positive(StrideW, nameof(StrideW));
+        if (KernelH is < 1 or > 7)
+        {
+            throw new ArgumentException($"KernelH must be 1-7, got {KernelH}", nameof(KernelH));
+        }
+        if (KernelW is < 1 or > 7)
+        {
+            throw new ArgumentException($"KernelW must be 1-7, got {KernelW}", nameof(KernelW));
+        }
+        if (PadH < 0 || PadW < 0)
+        {
+            throw new ArgumentException($"padding must be >= 0, got ({PadH}, {PadW})", PadH < 0 ? nameof(PadH) : nameof(PadW));
+        }
+        if (StrideH != StrideW)
+        {
+            throw new ArgumentException($"StrideW must equal StrideH (not supported yet), got ({StrideH}, {StrideW})", nameof(StrideW));
+        }
+        if (PadH != PadW)
+        {
+            throw new ArgumentException($"PadW must equal PadH (not supported yet), got ({PadH}, {PadW})", nameof(PadW));
+        }
+        if (Height + (2 * PadH) < KernelH)
+        {
+            throw new ArgumentException($"Height {Height} + 2 * padding {PadH} is smaller than the kernel {KernelH}", nameof(Height));
+        }
+        if (Width + (2 * PadW) < KernelW)
+        {
+            throw new ArgumentException($"Width {Width} + 2 * padding {PadW} is smaller than the kernel {KernelW}", nameof(Width));
+        }
+        if (InputElements > int.MaxValue || OutputElements > int.MaxValue || WeightElements > int.MaxValue)
+        {
+            throw new ArgumentException("a tensor has 2^31 elements or more", nameof(Batch));
+        }
+    }
+}
+
+/// <summary>
+/// 2-D convolution as implicit GEMM (<see cref="ConvImplicitGemm"/>): forward, input gradient, weight and bias
+/// gradients. Raw ops: views and shapes in, no allocation, no host synchronisation, launches only on the given
+/// launcher. Outputs are overwritten (not accumulated). <see cref="MathMode.Tf32"/> uses tensor cores (operands
+/// rounded to TF32, FP32 accumulation) like cuDNN's default; <see cref="MathMode.StrictFp32"/> FP32 FMA.
+/// </summary>
+public static class Conv2d
+{
+    /// <summary>output[n, o, y, x] = bias[o] + sum input[n, i, y s - p + ky, x s - p + kx] weight[o, i, ky, kx].</summary>
+    public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode)
+    {
+        shape.Validate();
+        Check(input, shape.InputElements, nameof(input));
+        Check(weight, shape.WeightElements, nameof(weight));
+        Check(output, shape.OutputElements, nameof(output));
+        if (bias is { } b)
+        {
+            Check(b, shape.OutChannels, nameof(bias));
+        }
+        ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, 1, 0);
+    }
+
+    /// <summary>Forward with <see cref="MathSettings.Default"/>.</summary>
+    public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output) => Forward(launcher, shape, input, weight, bias, output, MathSettings.Default);
+
+    /// <summary>Input gradient (dgrad): gradInput = conv_transpose(gradOutput, weight), split by stride phase.</summary>
+    public static void BackwardInput(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
+        ArrayView<float> gradInput, MathMode mode)
+    {
+        shape.Validate();
+        Check(gradOutput, shape.OutputElements, nameof(gradOutput));
+        Check(weight, shape.WeightElements, nameof(weight));
+        Check(gradInput, shape.InputElements, nameof(gradInput));
+        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput, 1, 0);
+    }
+
+    /// <summary>Floats of workspace <see cref="BackwardWeight"/> needs for this shape (0: none). A function of the shape only,
+    /// so the split (and the summation order) does not depend on the device.</summary>
+    public static long BackwardWeightWorkspaceElements(in Conv2dShape shape) => ConvLaunch.WgradWorkspace(ConvLaunch.Geometry.Of(shape));
+
+    /// <summary>Weight gradient (wgrad) gradWeight[o, i, ky, kx] = sum over n, y, x of gradOutput[n, o, y, x] input[n, i, ...],
+    /// and optionally gradBias[o] = sum over n, y, x of gradOutput. Deterministic: the reduction over the batch is split into
+    /// a fixed number of chunks written to <paramref name="workspace"/> (at least <see cref="BackwardWeightWorkspaceElements"/>
+    /// floats; may be null when that is 0) and summed in order.</summary>
+    public static void BackwardWeight(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> gradOutput,
+        ArrayView<float> gradWeight, ArrayView<float>? gradBias, ArrayView<float>? workspace, MathMode mode)
+    {
+        shape.Validate();
+        Check(input, shape.InputElements, nameof(input));
+        Check(gradOutput, shape.OutputElements, nameof(gradOutput));
+        Check(gradWeight, shape.WeightElements, nameof(gradWeight));
+        var g = ConvLaunch.Geometry.Of(shape);
+        ConvLaunch.Wgrad(launcher, mode, g, gradOutput, input, gradWeight, workspace);
+        if (gradBias is { } gb)
+        {
+            Check(gb, shape.OutChannels, nameof(gradBias));
+            ConvLaunch.BiasGrad(launcher, shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gradOutput, gb);
+        }
+    }
+
+    internal static void Check(ReadOnlyView<float> view, long needed, string name)
+    {
+        if (view.Length < needed)
+        {
+            throw new ArgumentException($"{name} has {view.Length} elements, the shape needs {needed}", name);
+        }
+    }
+
+    internal static void Check(ArrayView<float> view, long needed, string name) => Check(view.AsReadOnly(), needed, name);
+}
+
+/// <summary>Tile choice and launches shared by <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>.</summary>
+internal static class ConvLaunch
+{
+    // TF32: 128 x 128 block, 4 warps of 64 x 64, BK 32 (TensorCoreGemmTiled's default). FP32: SimtGemm's 128 x 128 x 8, 8 x 8.
+    private const int Wm = 2, Wn = 2, Tm = 4, Tn = 8, Bk = 32;
+    private const int Tile = 128;
+    private const int TargetBlocks = 264;      // wgrad split target: about 2 blocks per SM of an H100/H200
+    private const int MinSplitK = 512;
+
+    /// <summary>Conv geometry: (c, h, w) the convolution's input side, (oc, oh, ow) its output side.</summary>
+    internal readonly record struct Geometry(int Batch, int C, int H, int W, int Oc, int Oh, int Ow, int K, int KW, int S, int Pad)
+    {
+        public static Geometry Of(in Conv2dShape s) => new(s.Batch, s.InChannels, s.Height, s.Width, s.OutChannels, s.OutHeight, s.OutWidth,
+            s.KernelH, s.KernelW, s.StrideH, s.PadH);
+    }
+
+    private static int MaxShared(IKernelLauncher launcher) => launcher switch
+    {
+        Accelerator a => a.Info.MaxSharedMemoryPerBlock,
+        AcceleratorStream s => s.Accelerator.Info.MaxSharedMemoryPerBlock,
+        _ => int.MaxValue,
+    };
+
+    internal static (int Splits, int KSplit) WgradSplit(in Geometry g)
+    {
+        int k = g.Batch * g.Oh * g.Ow;
+        int tiles = ((g.Oc + Tile - 1) / Tile) * (((g.C * g.K * g.KW) + Tile - 1) / Tile);
+        int splits = Math.Max(1, Math.Min((TargetBlocks + tiles - 1) / tiles, k / MinSplitK));
+        int kSplit = (((k + splits - 1) / splits) + Bk - 1) / Bk * Bk;
+        splits = (k + kSplit - 1) / kSplit;
+        return (splits, kSplit);
+    }
+
+    internal static long WgradWorkspace(in Geometry g)
+    {
+        var (splits, _) = WgradSplit(g);
+        return splits > 1 ? (long)splits * g.Oc * g.C * g.K * g.KW : 0;
+    }
+
+    internal static void Wgrad(IKernelLauncher launcher, MathMode mode, in Geometry g, ReadOnlyView<float> gradOut, ReadOnlyView<float> input,
+        ArrayView<float> gradWeight, ArrayView<float>? workspace)
+    {
+        var (splits, kSplit) = WgradSplit(g);
+        if (splits == 1)
+        {
+            Run(launcher, mode, 2, g, gradOut, input, null, gradWeight, 1, kSplit);
+            return;
+        }
+        long need = (long)splits * g.Oc * g.C * g.K * g.KW;
+        if (workspace is not { } ws || ws.Length < need)
+        {
+            throw new ArgumentException($"the weight gradient needs a workspace of {need} floats", nameof(workspace));
+        }
+        Run(launcher, mode, 2, g, gradOut, input, null, ws, splits, kSplit);
+        int length = g.Oc * g.C * g.K * g.KW;
+        ConvImplicitGemm.LaunchSumSplits(launcher, new LaunchConfig(new Dim3((length + 255) / 256), new Dim3(256)), length, splits, ws, gradWeight);
+    }
+
+    internal static void BiasGrad(IKernelLauncher launcher, int batch, int channels, int pixels, ReadOnlyView<float> gradOut, ArrayView<float> gradBias) =>
+        ConvImplicitGemm.LaunchBiasGrad(launcher, new LaunchConfig(new Dim3(channels), new Dim3(256)), batch, channels, pixels, gradOut, gradBias);
+
+    /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases), 2 wgrad (grid z = splits).</summary>
+    internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
+        ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit)
+    {
+        int s = g.S;
+        int m, n, k, z;
+        switch (kernelMode)
+        {
+            case 0:
+                (m, n, k, z) = (g.Batch * g.Oh * g.Ow, g.Oc, g.C * g.K * g.KW, 1);
+                break;
+            case 1:
+                (m, n, k, z) = (g.Batch * ((g.H + s - 1) / s) * ((g.W + s - 1) / s), g.C, g.Oc * ((g.K + s - 1) / s) * ((g.KW + s - 1) / s), s * s);
+                break;
+            default:
+                (m, n, k, z) = (g.Oc, g.C * g.K * g.KW, g.Batch * g.Oh * g.Ow, splits);
+                break;
+        }
+        if (kernelMode != 2)
+        {
+            kSplit = k;
+        }
+        int hasBias = bias.HasValue ? 1 : 0;
+        var biasView = bias ?? b;
+        var grid = new Dim3((n + Tile - 1) / Tile, (m + Tile - 1) / Tile, z);
+        int shared = ConvImplicitGemm.Tf32SharedBytes(Wm, Wn, Tm, Tn, Bk);
+        if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))
+        {
+            ConvImplicitGemm.LaunchTf32(launcher, new LaunchConfig(grid, new Dim3(Wm * Wn * 32), shared),
+                g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, m, n, k, kSplit, hasBias, a, b, biasView, output,
+                kernelMode, g.K, g.KW, s, Wm, Wn, Tm, Tn, Bk);
+        }
+        else
+        {
+            // Strict FP32 (also TF32 requests on devices with too little shared memory for the tensor-core tile,
+            // e.g. NVIDIA's OpenCL platform with 48 KiB: the result is then more accurate than TF32).
+            ConvImplicitGemm.LaunchFp32(launcher, new LaunchConfig(grid, new Dim3(256)),
+                g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, m, n, k, kSplit, hasBias, a, b, biasView, output,
+                kernelMode, g.K, g.KW, s, 128, 128, 8, 8, 8);
+        }
+    }
+}

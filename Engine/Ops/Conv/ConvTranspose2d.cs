@@ -1,0 +1,99 @@
+using GanEngine.Kernels;
+
+namespace GanEngine.Ops;
+
+/// <summary>
+/// Shape of a 2-D transposed convolution (PyTorch's <c>conv_transpose2d</c>: NCHW, weight (in, out, kh, kw), dilation 1,
+/// groups 1). Output size (H - 1) stride - 2 pad + kh + outputPad, with outputPad &lt; stride.
+/// </summary>
+public readonly record struct ConvTranspose2dShape(int Batch, int InChannels, int Height, int Width, int OutChannels,
+    int KernelH, int KernelW, int StrideH = 1, int StrideW = 1, int PadH = 0, int PadW = 0, int OutputPadH = 0, int OutputPadW = 0)
+{
+    public int OutHeight => ((Height - 1) * StrideH) - (2 * PadH) + KernelH + OutputPadH;
+    public int OutWidth => ((Width - 1) * StrideW) - (2 * PadW) + KernelW + OutputPadW;
+    public long InputElements => (long)Batch * InChannels * Height * Width;
+    public long OutputElements => (long)Batch * OutChannels * OutHeight * OutWidth;
+    public long WeightElements => (long)InChannels * OutChannels * KernelH * KernelW;
+    public long MacCount => InputElements * OutChannels * KernelH * KernelW;
+
+    /// <summary>The convolution whose input gradient this is: input (batch, out, OH, OW) -> output (batch, in, H, W).</summary>
+    public Conv2dShape AsConv => new(Batch, OutChannels, OutHeight, OutWidth, InChannels, KernelH, KernelW, StrideH, StrideW, PadH, PadW);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad dimension.</summary>
+    public void Validate()
+    {
+        if (OutputPadH < 0 || OutputPadH >= Math.Max(StrideH, 1))
+        {
+            throw new ArgumentException($"OutputPadH must be in [0, stride), got {OutputPadH}", nameof(OutputPadH));
+        }
+        if (OutputPadW < 0 || OutputPadW >= Math.Max(StrideW, 1))
+        {
+            throw new ArgumentException($"OutputPadW must be in [0, stride), got {OutputPadW}", nameof(OutputPadW));
+        }
+        if (OutHeight <= 0 || OutWidth <= 0)
+        {
+            throw new ArgumentException($"output size ({OutHeight}, {OutWidth}) is not positive", nameof(Height));
+        }
+        var conv = AsConv;
+        conv.Validate();
+        if (conv.OutHeight != Height || conv.OutWidth != Width)
+        {
+            throw new ArgumentException("padding larger than the kernel allows", nameof(PadH));
+        }
+    }
+}
+
+/// <summary>
+/// 2-D transposed convolution on the convolution's kernels: forward = the convolution's input gradient (dgrad form,
+/// split by stride phase, bias in the epilogue), input gradient = the convolution's forward, weight gradient = the
+/// convolution's weight gradient with input and output swapped. Raw ops, as <see cref="Conv2d"/>.
+/// </summary>
+public static class ConvTranspose2d
+{
+    /// <summary>output[n, o, Y, X] = bias[o] + sum over i, y, ky, kx with Y = y s - p + ky of input[n, i, y, x] weight[i, o, ky, kx].</summary>
+    public static void Forward(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode)
+    {
+        shape.Validate();
+        Conv2d.Check(input, shape.InputElements, nameof(input));
+        Conv2d.Check(weight, shape.WeightElements, nameof(weight));
+        Conv2d.Check(output, shape.OutputElements, nameof(output));
+        if (bias is { } b)
+        {
+            Conv2d.Check(b, shape.OutChannels, nameof(bias));
+        }
+        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output, 1, 0);
+    }
+
+    /// <summary>Input gradient: gradInput = conv2d(gradOutput, weight) (no bias).</summary>
+    public static void BackwardInput(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
+        ArrayView<float> gradInput, MathMode mode)
+    {
+        shape.Validate();
+        Conv2d.Check(gradOutput, shape.OutputElements, nameof(gradOutput));
+        Conv2d.Check(weight, shape.WeightElements, nameof(weight));
+        Conv2d.Check(gradInput, shape.InputElements, nameof(gradInput));
+        ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape.AsConv), gradOutput, weight, null, gradInput, 1, 0);
+    }
+
+    /// <summary>Workspace floats of <see cref="BackwardWeight"/> (0: none).</summary>
+    public static long BackwardWeightWorkspaceElements(in ConvTranspose2dShape shape) => ConvLaunch.WgradWorkspace(ConvLaunch.Geometry.Of(shape.AsConv));
+
+    /// <summary>Weight gradient gradWeight[i, o, ky, kx] and optionally gradBias[o] = sum over n, Y, X of gradOutput[n, o, Y, X];
+    /// deterministic, workspace as in <see cref="Conv2d.BackwardWeight"/>.</summary>
+    public static void BackwardWeight(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> gradOutput,
+        ArrayView<float> gradWeight, ArrayView<float>? gradBias, ArrayView<float>? workspace, MathMode mode)
+    {
+        shape.Validate();
+        Conv2d.Check(input, shape.InputElements, nameof(input));
+        Conv2d.Check(gradOutput, shape.OutputElements, nameof(gradOutput));
+        Conv2d.Check(gradWeight, shape.WeightElements, nameof(gradWeight));
+        // Conv view: the transposed conv's input is the conv's "output gradient", its output gradient the conv's "input".
+        ConvLaunch.Wgrad(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv), input, gradOutput, gradWeight, workspace);
+        if (gradBias is { } gb)
+        {
+            Conv2d.Check(gb, shape.OutChannels, nameof(gradBias));
+            ConvLaunch.BiasGrad(launcher, shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gradOutput, gb);
+        }
+    }
+}

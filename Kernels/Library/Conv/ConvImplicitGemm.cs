@@ -1,0 +1,582 @@
+namespace GanEngine.Kernels.Conv;
+
+/// <summary>
+/// Implicit-GEMM convolution kernels (no im2col buffer): forward, input gradient (dgrad) and weight
+/// gradient (wgrad) of a 2-D convolution, each as one GEMM C[M, N] = A[M, K] * B[K, N] whose A and B
+/// elements are gathered from the NCHW tensors while staging. Transposed convolution reuses them
+/// (its forward is the dgrad form, its input gradient the forward form).
+/// </summary>
+/// <remarks>
+/// <para><b>Geometry</b> (names of the convolution): input / "big side" (batch, c, h, w); output /
+/// "small side" (batch, oc, oh, ow); weight (oc, c, KH, KW); stride S, padding pad.</para>
+/// <list type="bullet">
+/// <item>MODE 0, forward: M = batch oh ow, N = oc, K = c KH KW. A = input gathered, B[k, o] = weight[o K + k];
+/// C[m, o] -> output[n, o, p] (+ bias[o]).</item>
+/// <item>MODE 1, dgrad, split by stride phase (BlockIdx.Z = (ph, pw)): rows are the input pixels with
+/// ih = S iq + ph, iw = S jq + pw; only the taps kh = khF + S jh (khF = (ph + pad) mod S) reach them, so
+/// K = oc ceil(KH/S) ceil(KW/S) and no multiply is wasted on the zeros a strided dgrad would insert.
+/// C[m, ic] -> gradInput[n, ic, ih, iw] (+ bias[ic]: transposed convolution's bias).</item>
+/// <item>MODE 2, wgrad: M = oc, N = c KH KW, K = batch oh ow, split over BlockIdx.Z into chunks of
+/// kSplit; split z writes C to output[z M N + ...] (a workspace reduced by <see cref="SumSplits"/>,
+/// deterministic), or straight to gradWeight when there is one split.</item>
+/// </list>
+/// <para><see cref="Tf32"/> follows <c>TensorCoreGemmTiled.Tf32Gemm</c> (fragment-ordered shared stages,
+/// 16-byte LDS, epilogue through shared memory) and hoists the per-row (A) and per-column (B) index
+/// decompositions out of the K loop into register arrays. <see cref="Fp32"/> follows <c>SimtGemm.Sgemm</c>
+/// (strict FP32 FMA). Outputs are overwritten (no accumulation).</para>
+/// </remarks>
+public static partial class ConvImplicitGemm
+{
+    private const int Chunk = 144;
+
+    /// <summary>Dynamic shared bytes of <see cref="Tf32"/>: two stages, or the epilogue tile.</summary>
+    public static int Tf32SharedBytes(int wm, int wn, int tm, int tn, int bk) =>
+        Math.Max(2 * (((wm * tm) + (wn * tn / 2)) * (bk / 8) * Chunk),
+            Math.Max((wm * tm * 16) * ((wn * tn * 8) + 8), (wn * tn * 8) * ((wm * tm * 16) + 4))) * sizeof(float);
+
+    // ---- geometry helpers (MODE, KH, KW, S are specializations at the call sites) -------------------
+
+    private static int PhaseRows(int extent, int phase, int s) => (extent - phase + s - 1) / s;
+
+    /// <summary>A-row descriptor: base offset (or -1 past the end).</summary>
+    private static int RowBase(int mode, int s, int row, int rows, int c, int h, int w, int oc, int oh, int ow, int ph, int pw)
+    {
+        int result = -1;
+        if (row < rows)
+        {
+            if (mode == 0)
+            {
+                result = (row / (oh * ow)) * (c * h * w);
+            }
+            else if (mode == 1)
+            {
+                result = (row / (PhaseRows(h, ph, s) * PhaseRows(w, pw, s))) * (oc * oh * ow);
+            }
+            else
+            {
+                result = row * (oh * ow);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>A-row descriptor: first input row (MODE 0: oh S - pad; MODE 1: iq + dh).</summary>
+    private static int RowY(int mode, int s, int row, int h, int w, int oh, int ow, int pad, int ph, int pw)
+    {
+        int result = 0;
+        if (mode == 0)
+        {
+            result = (((row % (oh * ow)) / ow) * s) - pad;
+        }
+        else if (mode == 1)
+        {
+            int wq = PhaseRows(w, pw, s);
+            result = ((row % (PhaseRows(h, ph, s) * wq)) / wq) + ((ph + pad) / s);
+        }
+        return result;
+    }
+
+    private static int RowX(int mode, int s, int row, int w, int ow, int pad, int pw)
+    {
+        int result = 0;
+        if (mode == 0)
+        {
+            result = ((row % ow) * s) - pad;
+        }
+        else if (mode == 1)
+        {
+            result = (row % PhaseRows(w, pw, s)) + ((pw + pad) / s);
+        }
+        return result;
+    }
+
+    /// <summary>A[row, kk] from the row descriptor.</summary>
+    private static float LoadA(int mode, int kh_, int kw_, int s, ReadOnlyView<float> a, int rowBase, int rowY, int rowX, int kk, int kEnd,
+        int h, int w, int oc, int oh, int ow, int ph, int pw, int pad)
+    {
+        float value = 0f;
+        if (rowBase >= 0 && kk < kEnd)
+        {
+            if (mode == 0)
+            {
+                int ic = kk / (kh_ * kw_);
+                int rem = kk - (ic * kh_ * kw_);
+                int ky = rem / kw_;
+                int iy = rowY + ky;
+                int ix = rowX + (rem - (ky * kw_));
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                {
+                    value = a[rowBase + (((ic * h) + iy) * w) + ix];
+                }
+            }
+            else if (mode == 1)
+            {
+                int th = (kh_ + s - 1) / s;
+                int tw = (kw_ + s - 1) / s;
+                int o = kk / (th * tw);
+                int rem = kk - (o * th * tw);
+                int jh = rem / tw;
+                int jw = rem - (jh * tw);
+                int ky = ((ph + pad) % s) + (jh * s);
+                int kx = ((pw + pad) % s) + (jw * s);
+                int y = rowY - jh;
+                int x = rowX - jw;
+                if (ky < kh_ && kx < kw_ && y >= 0 && y < oh && x >= 0 && x < ow)
+                {
+                    value = a[rowBase + (((o * oh) + y) * ow) + x];
+                }
+            }
+            else
+            {
+                int n = kk / (oh * ow);
+                value = a[(n * oc * oh * ow) + rowBase + (kk - (n * oh * ow))];
+            }
+        }
+        return value;
+    }
+
+    /// <summary>B-column descriptor (MODE 2 only): channel base, or -1 past the end.</summary>
+    private static int ColumnBase(int mode, int kh_, int kw_, int column, int columns, int h, int w)
+    {
+        int result = -1;
+        if (column < columns)
+        {
+            result = mode == 2 ? (column / (kh_ * kw_)) * (h * w) : column;
+        }
+        return result;
+    }
+
+    private static int ColumnY(int kh_, int kw_, int column, int pad) => ((column % (kh_ * kw_)) / kw_) - pad;
+
+    private static int ColumnX(int kw_, int column, int pad) => (column % kw_) - pad;
+
+    /// <summary>B[kk, column] from the column descriptor.</summary>
+    private static float LoadB(int mode, int kh_, int kw_, int s, ReadOnlyView<float> b, int colBase, int colY, int colX, int column, int kk, int kEnd,
+        int c, int h, int w, int oh, int ow, int ph, int pw, int pad)
+    {
+        float value = 0f;
+        if (colBase >= 0 && kk < kEnd)
+        {
+            if (mode == 0)
+            {
+                value = b[(column * (c * kh_ * kw_)) + kk];
+            }
+            else if (mode == 1)
+            {
+                int th = (kh_ + s - 1) / s;
+                int tw = (kw_ + s - 1) / s;
+                int o = kk / (th * tw);
+                int rem = kk - (o * th * tw);
+                int jh = rem / tw;
+                int ky = ((ph + pad) % s) + (jh * s);
+                int kx = ((pw + pad) % s) + ((rem - (jh * tw)) * s);
+                if (ky < kh_ && kx < kw_)
+                {
+                    value = b[((((o * c) + column) * kh_) + ky) * kw_ + kx];
+                }
+            }
+            else
+            {
+                int n = kk / (oh * ow);
+                int r = kk - (n * oh * ow);
+                int y = r / ow;
+                int iy = (y * s) + colY;
+                int ix = ((r - (y * ow)) * s) + colX;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                {
+                    value = b[(n * c * h * w) + colBase + (iy * w) + ix];
+                }
+            }
+        }
+        return value;
+    }
+
+    /// <summary>Stores C[row, column] where the mode puts it.</summary>
+    private static void Store(int mode, int s, ArrayView<float> output, ReadOnlyView<float> bias, int hasBias, int row, int column, int rows, int columns,
+        int split, int c, int h, int w, int oc, int oh, int ow, int ph, int pw, float value)
+    {
+        if (row < rows && column < columns)
+        {
+            if (mode == 0)
+            {
+                int n = row / (oh * ow);
+                output[(((n * oc) + column) * (oh * ow)) + (row - (n * oh * ow))] = hasBias != 0 ? value + bias[column] : value;
+            }
+            else if (mode == 1)
+            {
+                int hq = PhaseRows(h, ph, s);
+                int wq = PhaseRows(w, pw, s);
+                int n = row / (hq * wq);
+                int r = row - (n * hq * wq);
+                int iq = r / wq;
+                int iy = (iq * s) + ph;
+                int ix = ((r - (iq * wq)) * s) + pw;
+                output[((((n * c) + column) * h) + iy) * w + ix] = hasBias != 0 ? value + bias[column] : value;
+            }
+            else
+            {
+                output[(((split * rows) + row) * columns) + column] = value;
+            }
+        }
+    }
+
+    /// <summary>TF32 tensor-core implicit GEMM (see the class remarks). Grid (ceil(N/BN), ceil(M/BM), phases or splits);
+    /// WM * WN must be 4.</summary>
+    [Kernel]
+    [LaunchBounds(128, 1)]
+    public static void Tf32(
+        int c, int h, int w, int oc, int oh, int ow, int pad,
+        int m, int n, int k, int kSplit, int hasBias,
+        ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
+        [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
+        [Specialization] int WM, [Specialization] int WN,
+        [Specialization] int TM, [Specialization] int TN, [Specialization] int BK)
+    {
+        var smem = Shared.Dynamic<float>();
+
+        Span<float> acc = stackalloc float[TM * TN * 4];
+        Span<float> fragA = stackalloc float[TM * 4];
+        Span<float> fragB = stackalloc float[TN * 2];
+        Span<float> nextA = stackalloc float[TM * (BK / 8) * 4 / WN];
+        Span<float> nextB = stackalloc float[TN * (BK / 8) * 2 / WM];
+        Span<int> aBase = stackalloc int[WM * TM];
+        Span<int> aY = stackalloc int[WM * TM];
+        Span<int> aX = stackalloc int[WM * TM];
+        Span<int> bBase = stackalloc int[WN * TN / 2];
+        Span<int> bY = stackalloc int[WN * TN / 2];
+        Span<int> bX = stackalloc int[WN * TN / 2];
+
+        int tid = ThreadIdx.X;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int warpM = warp / WN;
+        int warpN = warp % WN;
+        int rowStart = BlockIdx.Y * (WM * TM * 16);
+        int columnStart = BlockIdx.X * (WN * TN * 8);
+        int z = BlockIdx.Z;
+        int ph = MODE == 1 ? z / S : 0;
+        int pw = MODE == 1 ? z % S : 0;
+        int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (m / (((h + S - 1) / S) * ((w + S - 1) / S))) : m;
+        int kBegin = MODE == 2 ? z * kSplit : 0;
+        int kEnd = MODE == 2 ? KMath.Min(k, kBegin + kSplit) : k;
+        int tiles = (kEnd - kBegin + BK - 1) / BK;
+        int aFloats = (WM * TM) * (BK / 8) * Chunk;
+        int stageFloats = aFloats + ((WN * TN / 2) * (BK / 8) * Chunk);
+
+        int p = warp & 3;
+        int b3 = (lane >> 3) & 1;
+        int b4 = lane >> 4;
+        int kkA = lane & 7;
+        int rowA = rowStart + (2 * p) + b3 + (8 * b4);
+        int storeA = (p * 36) + (b3 * 16) + (4 * (kkA & 3)) + b4 + (2 * (kkA >> 2));
+        int nn = lane & 15;
+        int hh = lane >> 4;
+        int gB = nn & 7;
+        int columnB = columnStart + nn;
+        int kB = p + (4 * hh);
+        int storeB = aFloats + ((gB >> 1) * 36) + ((gB & 1) * 16) + (4 * p) + hh + (2 * (nn >> 3));
+        int readLane = ((lane >> 3) * 36) + ((lane & 7) * 4);
+
+        // Hoisted index decompositions: this thread's WM TM A rows and WN TN / 2 B columns.
+        for (int t = 0; t < WM * TM; t++)
+        {
+            int row = rowA + (t * 16);
+            aBase[t] = RowBase(MODE, S, row, rows, c, h, w, oc, oh, ow, ph, pw);
+            aY[t] = RowY(MODE, S, row, h, w, oh, ow, pad, ph, pw);
+            aX[t] = RowX(MODE, S, row, w, ow, pad, pw);
+        }
+        for (int t = 0; t < WN * TN / 2; t++)
+        {
+            int column = columnB + (t * 16);
+            bBase[t] = ColumnBase(MODE, KH, KW, column, n, h, w);
+            bY[t] = ColumnY(KH, KW, column, pad);
+            bX[t] = ColumnX(KW, column, pad);
+        }
+
+        for (int i = 0; i < TM * TN * 4; i++)
+        {
+            acc[i] = 0f;
+        }
+
+        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+        {
+            nextA[l] = LoadA(MODE, KH, KW, S, a, aBase[l % (WM * TM)], aY[l % (WM * TM)], aX[l % (WM * TM)],
+                kBegin + ((l / (WM * TM)) * 8) + kkA, kEnd, h, w, oc, oh, ow, ph, pw, pad);
+        }
+        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+        {
+            nextB[l] = LoadB(MODE, KH, KW, S, b, bBase[l % (WN * TN / 2)], bY[l % (WN * TN / 2)], bX[l % (WN * TN / 2)],
+                columnB + ((l % (WN * TN / 2)) * 16), kBegin + ((l / (WN * TN / 2)) * 8) + kB, kEnd, c, h, w, oh, ow, ph, pw, pad);
+        }
+
+        for (int t = 0; t < tiles; t++)
+        {
+            int stage = (t & 1) * stageFloats;
+            for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+            {
+                smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
+            }
+            for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+            {
+                smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
+            }
+            Group.Barrier();
+
+            if (t + 1 < tiles)
+            {
+                int k0 = kBegin + ((t + 1) * BK);
+                for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                {
+                    nextA[l] = LoadA(MODE, KH, KW, S, a, aBase[l % (WM * TM)], aY[l % (WM * TM)], aX[l % (WM * TM)],
+                        k0 + ((l / (WM * TM)) * 8) + kkA, kEnd, h, w, oc, oh, ow, ph, pw, pad);
+                }
+                for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                {
+                    nextB[l] = LoadB(MODE, KH, KW, S, b, bBase[l % (WN * TN / 2)], bY[l % (WN * TN / 2)], bX[l % (WN * TN / 2)],
+                        columnB + ((l % (WN * TN / 2)) * 16), k0 + ((l / (WN * TN / 2)) * 8) + kB, kEnd, c, h, w, oh, ow, ph, pw, pad);
+                }
+            }
+
+            for (int s = 0; s < BK / 8; s++)
+            {
+                for (int i = 0; i < TM; i++)
+                {
+                    int at = stage + ((((s * (WM * TM)) + (warpM * TM) + i) * Chunk) + readLane);
+                    fragA[(i * 4) + 0] = smem[at + 0];
+                    fragA[(i * 4) + 1] = smem[at + 1];
+                    fragA[(i * 4) + 2] = smem[at + 2];
+                    fragA[(i * 4) + 3] = smem[at + 3];
+                }
+                for (int i = 0; i < TN / 2; i++)
+                {
+                    int at = stage + aFloats + ((((s * (WN * TN / 2)) + (warpN * (TN / 2)) + i) * Chunk) + readLane);
+                    fragB[(i * 4) + 0] = smem[at + 0];
+                    fragB[(i * 4) + 1] = smem[at + 1];
+                    fragB[(i * 4) + 2] = smem[at + 2];
+                    fragB[(i * 4) + 3] = smem[at + 3];
+                }
+                for (int i = 0; i < TM; i++)
+                {
+                    for (int j = 0; j < TN; j++)
+                    {
+                        int at = ((i * TN) + j) * 4;
+                        MmaTf32A fa;
+                        fa.A0 = fragA[(i * 4) + 0];
+                        fa.A1 = fragA[(i * 4) + 1];
+                        fa.A2 = fragA[(i * 4) + 2];
+                        fa.A3 = fragA[(i * 4) + 3];
+                        MmaTf32B fb;
+                        fb.B0 = fragB[(j * 2) + 0];
+                        fb.B1 = fragB[(j * 2) + 1];
+                        MmaAccumulator d;
+                        d.C0 = acc[at + 0];
+                        d.C1 = acc[at + 1];
+                        d.C2 = acc[at + 2];
+                        d.C3 = acc[at + 3];
+                        d = Mma.Tf32M16N8K8(fa, fb, d);
+                        acc[at + 0] = d.C0;
+                        acc[at + 1] = d.C1;
+                        acc[at + 2] = d.C2;
+                        acc[at + 3] = d.C3;
+                    }
+                }
+            }
+        }
+
+        // Epilogue through shared memory. MODE 2 (row-major gradWeight): tile [r][col], rows stored
+        // coalesced. MODES 0/1 (NCHW: consecutive rows are consecutive pixels): tile [col][r], the block
+        // stores columns, so consecutive threads write consecutive pixels. Both layouts are free of bank
+        // conflicts for the accumulator writes (row stride BN + 8, resp. column stride BM + 4).
+        int g = lane >> 2;
+        int q = lane & 3;
+        int rs = MODE == 2 ? (WN * TN * 8) + 8 : 1;
+        int cs = MODE == 2 ? 1 : (WM * TM * 16) + 4;
+        Group.Barrier();
+        int outBase = ((((warpM * TM * 16) + g) * rs) + (((warpN * TN * 8) + (2 * q)) * cs));
+        for (int slot = 0; slot < 4; slot++)
+        {
+            for (int i = 0; i < TM; i++)
+            {
+                for (int j = 0; j < TN; j++)
+                {
+                    smem[outBase + ((((i * 16) + ((slot >> 1) * 8)) * rs) + (((j * 8) + (slot & 1)) * cs))] = acc[(((i * TN) + j) * 4) + slot];
+                }
+            }
+        }
+        Group.Barrier();
+        for (int e = tid; e < (WM * TM * 16) * (WN * TN * 8); e += WM * WN * 32)
+        {
+            int r = MODE == 2 ? e / (WN * TN * 8) : e % (WM * TM * 16);
+            int col = MODE == 2 ? e % (WN * TN * 8) : e / (WM * TM * 16);
+            Store(MODE, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[(r * rs) + (col * cs)]);
+        }
+    }
+
+    /// <summary>Strict FP32 implicit GEMM on the CUDA cores (SimtGemm's tiling); same arguments as <see cref="Tf32"/>.
+    /// Block (BM/TM)(BN/TN) threads; BM BK and BK BN multiples of the thread count.</summary>
+    [Kernel]
+    [LaunchBounds(256, 2)]
+    public static void Fp32(
+        int c, int h, int w, int oc, int oh, int ow, int pad,
+        int m, int n, int k, int kSplit, int hasBias,
+        ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
+        [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
+        [Specialization] int BM, [Specialization] int BN, [Specialization] int BK,
+        [Specialization] int TM, [Specialization] int TN)
+    {
+        var tileA = Shared.Allocate<float>(2 * BK * (BM + 4));
+        var tileB = Shared.Allocate<float>(2 * BK * BN);
+        Span<float> acc = stackalloc float[TM * TN];
+        Span<float> fragA = stackalloc float[TM];
+        Span<float> fragB = stackalloc float[TN];
+        Span<float> nextA = stackalloc float[BM * BK / ((BM / TM) * (BN / TN))];
+        Span<float> nextB = stackalloc float[BK * BN / ((BM / TM) * (BN / TN))];
+
+        int tid = ThreadIdx.X;
+        int tx = tid % (BN / TN);
+        int ty = tid / (BN / TN);
+        int rowStart = BlockIdx.Y * BM;
+        int columnStart = BlockIdx.X * BN;
+        int z = BlockIdx.Z;
+        int ph = MODE == 1 ? z / S : 0;
+        int pw = MODE == 1 ? z % S : 0;
+        int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (m / (((h + S - 1) / S) * ((w + S - 1) / S))) : m;
+        int kBegin = MODE == 2 ? z * kSplit : 0;
+        int kEnd = MODE == 2 ? KMath.Min(k, kBegin + kSplit) : k;
+        int tiles = (kEnd - kBegin + BK - 1) / BK;
+        int threads = (BM / TM) * (BN / TN);
+
+        for (int i = 0; i < TM * TN; i++)
+        {
+            acc[i] = 0f;
+        }
+        for (int l = 0; l < BM * BK / ((BM / TM) * (BN / TN)); l++)
+        {
+            int index = tid + (l * threads);
+            nextA[l] = LoadAFull(MODE, KH, KW, S, a, rowStart + (index / BK), kBegin + (index % BK), rows, kEnd, c, h, w, oc, oh, ow, ph, pw, pad);
+        }
+        for (int l = 0; l < BK * BN / ((BM / TM) * (BN / TN)); l++)
+        {
+            int index = tid + (l * threads);
+            nextB[l] = LoadBFull(MODE, KH, KW, S, b, columnStart + (index % BN), n, kBegin + (index / BN), kEnd, c, h, w, oh, ow, ph, pw, pad);
+        }
+
+        for (int t = 0; t < tiles; t++)
+        {
+            int baseA = (t & 1) * BK * (BM + 4);
+            int baseB = (t & 1) * BK * BN;
+            for (int l = 0; l < BM * BK / ((BM / TM) * (BN / TN)); l++)
+            {
+                int index = tid + (l * threads);
+                tileA[baseA + ((index % BK) * (BM + 4)) + (index / BK)] = nextA[l];
+            }
+            for (int l = 0; l < BK * BN / ((BM / TM) * (BN / TN)); l++)
+            {
+                tileB[baseB + tid + (l * threads)] = nextB[l];
+            }
+            Group.Barrier();
+
+            if (t + 1 < tiles)
+            {
+                int k0 = kBegin + ((t + 1) * BK);
+                for (int l = 0; l < BM * BK / ((BM / TM) * (BN / TN)); l++)
+                {
+                    int index = tid + (l * threads);
+                    nextA[l] = LoadAFull(MODE, KH, KW, S, a, rowStart + (index / BK), k0 + (index % BK), rows, kEnd, c, h, w, oc, oh, ow, ph, pw, pad);
+                }
+                for (int l = 0; l < BK * BN / ((BM / TM) * (BN / TN)); l++)
+                {
+                    int index = tid + (l * threads);
+                    nextB[l] = LoadBFull(MODE, KH, KW, S, b, columnStart + (index % BN), n, k0 + (index / BN), kEnd, c, h, w, oh, ow, ph, pw, pad);
+                }
+            }
+
+            for (int kk = 0; kk < BK; kk++)
+            {
+                for (int i = 0; i < TM; i++)
+                {
+                    fragA[i] = tileA[baseA + (kk * (BM + 4)) + ty + (i * (BM / TM))];
+                }
+                for (int j = 0; j < TN; j++)
+                {
+                    fragB[j] = tileB[baseB + (kk * BN) + tx + (j * (BN / TN))];
+                }
+                for (int i = 0; i < TM; i++)
+                {
+                    for (int j = 0; j < TN; j++)
+                    {
+                        acc[(i * TN) + j] = KMath.Fma(fragA[i], fragB[j], acc[(i * TN) + j]);
+                    }
+                }
+            }
+        }
+
+        for (int i = 0; i < TM; i++)
+        {
+            for (int j = 0; j < TN; j++)
+            {
+                Store(MODE, S, output, bias, hasBias, rowStart + ty + (i * (BM / TM)), columnStart + tx + (j * (BN / TN)), rows, n, z,
+                    c, h, w, oc, oh, ow, ph, pw, acc[(i * TN) + j]);
+            }
+        }
+    }
+
+    private static float LoadAFull(int mode, int kh_, int kw_, int s, ReadOnlyView<float> a, int row, int kk, int rows, int kEnd,
+        int c, int h, int w, int oc, int oh, int ow, int ph, int pw, int pad) =>
+        LoadA(mode, kh_, kw_, s, a, RowBase(mode, s, row, rows, c, h, w, oc, oh, ow, ph, pw), RowY(mode, s, row, h, w, oh, ow, pad, ph, pw),
+            RowX(mode, s, row, w, ow, pad, pw), kk, kEnd, h, w, oc, oh, ow, ph, pw, pad);
+
+    private static float LoadBFull(int mode, int kh_, int kw_, int s, ReadOnlyView<float> b, int column, int columns, int kk, int kEnd,
+        int c, int h, int w, int oh, int ow, int ph, int pw, int pad) =>
+        LoadB(mode, kh_, kw_, s, b, ColumnBase(mode, kh_, kw_, column, columns, h, w), ColumnY(kh_, kw_, column, pad), ColumnX(kw_, column, pad),
+            column, kk, kEnd, c, h, w, oh, ow, ph, pw, pad);
+
+    /// <summary>output[i] = sum over z &lt; splits of workspace[z length + i], in order (deterministic). One thread per element.</summary>
+    [Kernel]
+    public static void SumSplits(int length, int splits, ReadOnlyView<float> workspace, ArrayView<float> output)
+    {
+        int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X;
+        if (i < length)
+        {
+            float sum = 0f;
+            for (int z = 0; z < splits; z++)
+            {
+                sum += workspace[(z * length) + i];
+            }
+            output[i] = sum;
+        }
+    }
+
+    /// <summary>Bias gradient: output[ch] = sum over n and pixels of gradOut[n, ch, p]. One block of 256 threads per
+    /// channel, fixed summation order (deterministic).</summary>
+    [Kernel]
+    public static void BiasGrad(int batch, int channels, int pixels, ReadOnlyView<float> gradOut, ArrayView<float> output)
+    {
+        var partial = Shared.Allocate<float>(256);
+        int ch = BlockIdx.X;
+        int tid = ThreadIdx.X;
+        float sum = 0f;
+        for (int n = 0; n < batch; n++)
+        {
+            int at = ((n * channels) + ch) * pixels;
+            for (int i = tid; i < pixels; i += 256)
+            {
+                sum += gradOut[at + i];
+            }
+        }
+        partial[tid] = sum;
+        Group.Barrier();
+        for (int width = 128; width > 0; width >>= 1)
+        {
+            if (tid < width)
+            {
+                partial[tid] += partial[tid + width];
+            }
+            Group.Barrier();
+        }
+        if (tid == 0)
+        {
+            output[ch] = partial[0];
+        }
+    }
+}
