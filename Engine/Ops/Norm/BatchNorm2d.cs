@@ -32,8 +32,8 @@ public readonly record struct BatchNormPlan(int Splits, int Threads)
 {
     public void Validate(in BatchNorm2dShape shape)
     {
-        if (Splits < 1 || Splits > shape.PerChannel) throw new ArgumentException($"BatchNorm2d: splits {Splits} outside [1, {shape.PerChannel}]", nameof(Splits));
-        if (Threads < 32 || Threads > 1024 || Threads % 32 != 0) throw new ArgumentException($"BatchNorm2d: threads {Threads} must be a multiple of 32 in [32, 1024]", nameof(Threads));
+        if (Splits < 1 || Splits > shape.PerChannel) throw new ArgumentException($"BatchNorm2d: splits {Splits} outside [1, {shape.PerChannel}]", nameof(shape));
+        if (Threads < 32 || Threads > 1024 || Threads % 32 != 0) throw new ArgumentException($"BatchNorm2d: threads {Threads} must be a multiple of 32 in [32, 1024]", nameof(shape));
     }
 
     public override string ToString() => Splits == 1 ? $"fused/{Threads}" : $"split{Splits}/{Threads}";

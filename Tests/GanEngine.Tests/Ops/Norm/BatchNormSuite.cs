@@ -34,7 +34,7 @@ public abstract class BatchNormSuite
     [
         new object[] { 3, 5, 7, 9, 1, 64 },
         new object[] { 3, 5, 7, 9, 4, 64 },
-        new object[] { 2, 3, 1, 1, 1, 32 },     // M = 2, one pixel per plane
+        new object[] { 3, 3, 1, 1, 1, 32 },     // M = 3, one pixel per plane
         new object[] { 5, 2, 3, 33, 3, 96 },    // block stride > H*W and not a multiple of it
         new object[] { 4, 6, 8, 8, 0, 0 },     // the default plan
     ];
