@@ -74,7 +74,7 @@ public static class BatchNorm2d
         int m = shape.PerChannel;
         if ((long)shape.Elements * sizeof(float) <= 24L << 20 || shape.C >= 4 * sms || m <= 8192)
         {
-            int threads = m >= 16384 ? 512 : m >= 4096 ? 256 : 128;
+            int threads = m >= 16384 ? 1024 : m >= 4096 ? 256 : 128;   // H200: fused/1024 19.5 us vs /512 21.5 on (64,128,16,16)
             return new BatchNormPlan(1, threads);
         }
         int splits = Math.Max(1, Math.Min((8 * sms) / shape.C, m / 4096));
