@@ -88,6 +88,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
             Run(name, () => Gemm(name, Ragged(s), Ragged(s) + 1, Ragged(s) - 1, Tf32(shape)));
         }
         foreach (var (name, bench) in new Layers.ConvBench(accelerator, options).Benchmarks()) { Run(name, bench); }
+        NormBench.Register(accelerator, options, Run);
         return results;
     }
 
