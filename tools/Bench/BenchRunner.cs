@@ -87,6 +87,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
             Run(name, () => Gemm(name, s, s, s, Tf32(shape)));
             Run(name, () => Gemm(name, Ragged(s), Ragged(s) + 1, Ragged(s) - 1, Tf32(shape)));
         }
+        if (options.Only.Any(o => o.StartsWith("sparse", StringComparison.OrdinalIgnoreCase))) new SparseBench(accelerator, options, TimeMedian, RandomArray).Register(Run);
         return results;
     }
 
