@@ -120,7 +120,7 @@ public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, 
     /// slices of n for a few hundred blocks.</summary>
     public static SddmmTiling For(int rows, int cols, int n, double densityHint = 1.0)
     {
-        const int threads = 256, perThread = 8;
+        const int threads = 256, perThread = 4;
         int chunk = rows * 17 * 4 <= 40 * 1024 ? 16 : rows * 9 * 4 <= 40 * 1024 ? 8 : rows * 5 * 4 <= 40 * 1024 ? 4 : 1;
         double perColumn = Math.Max(1.0, rows * Math.Clamp(densityHint, 0.0, 1.0));
         int columnsPerBlock = (int)Math.Clamp(threads * perThread / perColumn, 1, 128);
@@ -229,8 +229,16 @@ public static class MaskedSparse
         MaskedSparseKernels.LaunchZeroValues(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, dw);
         var config = new LaunchConfig(new Dim3((s.Cols + t.ColumnsPerBlock - 1) / t.ColumnsPerBlock, (n + t.SliceLength - 1) / t.SliceLength),
             new Dim3(t.Threads), t.SharedBytes(s.Rows));
-        MaskedSparseKernels.LaunchSddmm(launcher, config, s.Rows, s.Cols, n, csr.ColPtr, csr.RowIdx, csr.ToCsr, dy, x,
-            t.ColumnsPerBlock, t.SliceLength, dw, t.Threads, t.PerThread, t.ChunkColumns);
+        if (t.PerThread == 4)
+        {
+            MaskedSparseKernels.LaunchSddmm4(launcher, config, s.Rows, s.Cols, n, csr.ColPtr, csr.RowIdx, csr.ToCsr, dy, x,
+                t.ColumnsPerBlock, t.SliceLength, dw, t.Threads, t.ChunkColumns);
+        }
+        else
+        {
+            MaskedSparseKernels.LaunchSddmm(launcher, config, s.Rows, s.Cols, n, csr.ColPtr, csr.RowIdx, csr.ToCsr, dy, x,
+                t.ColumnsPerBlock, t.SliceLength, dw, t.Threads, t.PerThread, t.ChunkColumns);
+        }
     }
 
     private static void Product(IKernelLauncher launcher, int rows, int inner, int n, ReadOnlyView<int> ptr, ReadOnlyView<int> idx,
@@ -239,8 +247,15 @@ public static class MaskedSparse
         t.Validate();
         var config = new LaunchConfig(new Dim3((n + t.ColumnsPerBlock - 1) / t.ColumnsPerBlock, (rows + t.RowsPerBlock - 1) / t.RowsPerBlock),
             new Dim3(32 * t.Warps));
-        MaskedSparseKernels.LaunchSpmm(launcher, config, rows, inner, n, ptr, idx, values, order, x, y,
-            t.Warps, t.RowsPerWarp, t.ColumnsPerLane, t.ChunkRows);
+        if (t.RowsPerWarp == 4 && t.ColumnsPerLane == 4)
+        {
+            MaskedSparseKernels.LaunchSpmm4x4(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Warps, t.ChunkRows);
+        }
+        else
+        {
+            MaskedSparseKernels.LaunchSpmm(launcher, config, rows, inner, n, ptr, idx, values, order, x, y,
+                t.Warps, t.RowsPerWarp, t.ColumnsPerLane, t.ChunkRows);
+        }
     }
 
     private static LaunchConfig GridStride(long elements)

@@ -504,4 +504,322 @@ public static partial class MaskedSparseKernels
             }
         }
     }
+
+    /// <summary><see cref="Spmm"/> with RW = 4 rows per warp and TN = 4 columns per lane written out as
+    /// scalars (the generic kernel's register arrays are indexed inside loops that also hold a
+    /// data-dependent while loop, so NVRTC keeps them in local memory). Same grid, block and layout.</summary>
+    [Kernel]
+    public static void Spmm4x4(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<float> values, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> x, ArrayView<float> y,
+        [Specialization] int WARPS, [Specialization] int BK)
+    {
+        var tile = Shared.Allocate<float>(BK * 128);
+        Span<float> next = stackalloc float[BK * 4 / WARPS];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int warp = tid / 32;
+        int n0 = BlockIdx.X * 128;
+        int slot0 = (BlockIdx.Y * (WARPS * 4)) + (warp * 4);
+        int p0 = 0;
+        int e0 = 0;
+        if (slot0 + 0 < rows)
+        {
+            int row0 = rowOrder[slot0 + 0];
+            p0 = rowPtr[row0];
+            e0 = rowPtr[row0 + 1];
+        }
+        int p1 = 0;
+        int e1 = 0;
+        if (slot0 + 1 < rows)
+        {
+            int row1 = rowOrder[slot0 + 1];
+            p1 = rowPtr[row1];
+            e1 = rowPtr[row1 + 1];
+        }
+        int p2 = 0;
+        int e2 = 0;
+        if (slot0 + 2 < rows)
+        {
+            int row2 = rowOrder[slot0 + 2];
+            p2 = rowPtr[row2];
+            e2 = rowPtr[row2 + 1];
+        }
+        int p3 = 0;
+        int e3 = 0;
+        if (slot0 + 3 < rows)
+        {
+            int row3 = rowOrder[slot0 + 3];
+            p3 = rowPtr[row3];
+            e3 = rowPtr[row3 + 1];
+        }
+        float a00 = 0f;
+        float a01 = 0f;
+        float a02 = 0f;
+        float a03 = 0f;
+        float a10 = 0f;
+        float a11 = 0f;
+        float a12 = 0f;
+        float a13 = 0f;
+        float a20 = 0f;
+        float a21 = 0f;
+        float a22 = 0f;
+        float a23 = 0f;
+        float a30 = 0f;
+        float a31 = 0f;
+        float a32 = 0f;
+        float a33 = 0f;
+        int chunks = (inner + BK - 1) / BK;
+        for (int l = 0; l < BK * 4 / WARPS; l++)
+        {
+            int index = tid + (l * 32 * WARPS);
+            next[l] = LoadOrZero(x, index / 128, n0 + (index % 128), inner, n);
+        }
+        for (int chunk = 0; chunk < chunks; chunk++)
+        {
+            for (int l = 0; l < BK * 4 / WARPS; l++)
+            {
+                tile[tid + (l * 32 * WARPS)] = next[l];
+            }
+            Group.Barrier();
+            int k0 = chunk * BK;
+            if (chunk + 1 < chunks)
+            {
+                for (int l = 0; l < BK * 4 / WARPS; l++)
+                {
+                    int index = tid + (l * 32 * WARPS);
+                    next[l] = LoadOrZero(x, k0 + BK + (index / 128), n0 + (index % 128), inner, n);
+                }
+            }
+            int kEnd = k0 + BK;
+            while (p0 < e0 && colIdx[p0] < kEnd)
+            {
+                float v = values[p0];
+                int b = ((colIdx[p0] - k0) * 128) + lane;
+                a00 = KMath.Fma(v, tile[b + 0], a00);
+                a01 = KMath.Fma(v, tile[b + 32], a01);
+                a02 = KMath.Fma(v, tile[b + 64], a02);
+                a03 = KMath.Fma(v, tile[b + 96], a03);
+                p0++;
+            }
+            while (p1 < e1 && colIdx[p1] < kEnd)
+            {
+                float v = values[p1];
+                int b = ((colIdx[p1] - k0) * 128) + lane;
+                a10 = KMath.Fma(v, tile[b + 0], a10);
+                a11 = KMath.Fma(v, tile[b + 32], a11);
+                a12 = KMath.Fma(v, tile[b + 64], a12);
+                a13 = KMath.Fma(v, tile[b + 96], a13);
+                p1++;
+            }
+            while (p2 < e2 && colIdx[p2] < kEnd)
+            {
+                float v = values[p2];
+                int b = ((colIdx[p2] - k0) * 128) + lane;
+                a20 = KMath.Fma(v, tile[b + 0], a20);
+                a21 = KMath.Fma(v, tile[b + 32], a21);
+                a22 = KMath.Fma(v, tile[b + 64], a22);
+                a23 = KMath.Fma(v, tile[b + 96], a23);
+                p2++;
+            }
+            while (p3 < e3 && colIdx[p3] < kEnd)
+            {
+                float v = values[p3];
+                int b = ((colIdx[p3] - k0) * 128) + lane;
+                a30 = KMath.Fma(v, tile[b + 0], a30);
+                a31 = KMath.Fma(v, tile[b + 32], a31);
+                a32 = KMath.Fma(v, tile[b + 64], a32);
+                a33 = KMath.Fma(v, tile[b + 96], a33);
+                p3++;
+            }
+            Group.Barrier();
+        }
+        if (slot0 + 0 < rows)
+        {
+            int row = rowOrder[slot0 + 0];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a00;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a01;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a02;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a03;
+                }
+            }
+        }
+        if (slot0 + 1 < rows)
+        {
+            int row = rowOrder[slot0 + 1];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a10;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a11;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a12;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a13;
+                }
+            }
+        }
+        if (slot0 + 2 < rows)
+        {
+            int row = rowOrder[slot0 + 2];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a20;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a21;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a22;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a23;
+                }
+            }
+        }
+        if (slot0 + 3 < rows)
+        {
+            int row = rowOrder[slot0 + 3];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a30;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a31;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a32;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a33;
+                }
+            }
+        }
+    }
+
+    /// <summary><see cref="Sddmm"/> with T = 4 nonzeros per thread held in scalars (registers).</summary>
+    [Kernel]
+    public static void Sddmm4(
+        int rows, int cols, int n,
+        ReadOnlyView<int> colPtr, ReadOnlyView<int> rowIdx, ReadOnlyView<int> toCsr,
+        ReadOnlyView<float> dy, ReadOnlyView<float> x, int colsPerBlock, int sliceLength, ArrayView<float> dw,
+        [Specialization] int THREADS, [Specialization] int BC)
+    {
+        var shared = Shared.Dynamic<float>();
+        int tid = ThreadIdx.X;
+        int j0 = BlockIdx.X * colsPerBlock;
+        int j1 = KMath.Min(j0 + colsPerBlock, cols);
+        int nStart = BlockIdx.Y * sliceLength;
+        int nEnd = KMath.Min(nStart + sliceLength, n);
+        int pStart = colPtr[j0];
+        int pEnd = colPtr[j1];
+        int xBase = rows * (BC + 1);
+        for (int batch = pStart; batch < pEnd; batch += THREADS * 4)
+        {
+            int q0 = batch + tid + (0 * THREADS);
+            float s0 = 0f;
+            int ro0 = 0;
+            int co0 = xBase;
+            if (q0 < pEnd)
+            {
+                ro0 = rowIdx[q0] * (BC + 1);
+                co0 = xBase + ((LastAtMost(colPtr, j0, j1, q0) - j0) * BC);
+            }
+            int q1 = batch + tid + (1 * THREADS);
+            float s1 = 0f;
+            int ro1 = 0;
+            int co1 = xBase;
+            if (q1 < pEnd)
+            {
+                ro1 = rowIdx[q1] * (BC + 1);
+                co1 = xBase + ((LastAtMost(colPtr, j0, j1, q1) - j0) * BC);
+            }
+            int q2 = batch + tid + (2 * THREADS);
+            float s2 = 0f;
+            int ro2 = 0;
+            int co2 = xBase;
+            if (q2 < pEnd)
+            {
+                ro2 = rowIdx[q2] * (BC + 1);
+                co2 = xBase + ((LastAtMost(colPtr, j0, j1, q2) - j0) * BC);
+            }
+            int q3 = batch + tid + (3 * THREADS);
+            float s3 = 0f;
+            int ro3 = 0;
+            int co3 = xBase;
+            if (q3 < pEnd)
+            {
+                ro3 = rowIdx[q3] * (BC + 1);
+                co3 = xBase + ((LastAtMost(colPtr, j0, j1, q3) - j0) * BC);
+            }
+            for (int c0 = nStart; c0 < nEnd; c0 += BC)
+            {
+                for (int index = tid; index < rows * BC; index += THREADS)
+                {
+                    int i = index / BC;
+                    int c = index % BC;
+                    shared[(i * (BC + 1)) + c] = c0 + c < nEnd ? dy[(i * n) + c0 + c] : 0f;
+                }
+                for (int index = tid; index < colsPerBlock * BC; index += THREADS)
+                {
+                    int jj = index / BC;
+                    int c = index % BC;
+                    shared[xBase + index] = (j0 + jj < j1 && c0 + c < nEnd) ? x[((j0 + jj) * n) + c0 + c] : 0f;
+                }
+                Group.Barrier();
+                for (int c = 0; c < BC; c++)
+                {
+                    s0 = KMath.Fma(shared[ro0 + c], shared[co0 + c], s0);
+                    s1 = KMath.Fma(shared[ro1 + c], shared[co1 + c], s1);
+                    s2 = KMath.Fma(shared[ro2 + c], shared[co2 + c], s2);
+                    s3 = KMath.Fma(shared[ro3 + c], shared[co3 + c], s3);
+                }
+                Group.Barrier();
+            }
+            if (q0 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q0]], s0);
+            }
+            if (q1 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q1]], s1);
+            }
+            if (q2 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q2]], s2);
+            }
+            if (q3 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q3]], s3);
+            }
+        }
+    }
 }

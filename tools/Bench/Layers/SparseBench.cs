@@ -25,11 +25,11 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
     private static readonly (string Name, SpmmTiling Tiling)[] SpmmVariants =
     [
         ("w8r4t4k32", new SpmmTiling(8, 4, 4, 32)),
+        ("w4r4t4k32", new SpmmTiling(4, 4, 4, 32)),
+        ("w16r4t4k32", new SpmmTiling(16, 4, 4, 32)),
+        ("w8r4t4k16", new SpmmTiling(8, 4, 4, 16)),
+        ("w8r4t4k64", new SpmmTiling(8, 4, 4, 64)),
         ("w8r2t4k32", new SpmmTiling(8, 2, 4, 32)),
-        ("w8r8t2k32", new SpmmTiling(8, 8, 2, 32)),
-        ("w4r8t4k32", new SpmmTiling(4, 8, 4, 32)),
-        ("w8r4t2k64", new SpmmTiling(8, 4, 2, 64)),
-        ("w8r8t4k16", new SpmmTiling(8, 8, 4, 16)),
     ];
 
     public void Register(Action<string, Func<BenchResult>> run)
@@ -173,11 +173,11 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
             () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, sddmmTiling), gw, SampleDw, nnz));
         if (variants)
         {
-            foreach (int perThread in new[] { 4, 16 })
+            foreach (int perThread in new[] { 4, 8 })
             {
                 foreach (int chunk in new[] { 8, 16 })
                 {
-                    var t = sddmmTiling with { PerThread = perThread, ChunkColumns = chunk, ColumnsPerBlock = Math.Max(1, sddmmTiling.ColumnsPerBlock * perThread / 8) };
+                    var t = sddmmTiling with { PerThread = perThread, ChunkColumns = chunk, ColumnsPerBlock = Math.Max(1, sddmmTiling.ColumnsPerBlock * perThread / 4) };
                     string vname = string.Create(CultureInfo.InvariantCulture, $"sparse-sddmm-{tag}-t{perThread}c{chunk}");
                     run(vname, () => Checked(vname,
                         () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, t), gw, SampleDw, nnz));
