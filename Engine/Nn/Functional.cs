@@ -1,0 +1,225 @@
+using GanEngine.Kernels;
+using GanEngine.Ops;
+using GanEngine.Ops.Norm;
+using GanEngine.Tensors;
+
+namespace GanEngine.Nn;
+
+/// <summary>
+/// Differentiable layers on tensors (PyTorch's <c>torch.nn.functional</c>): each launches the raw op
+/// into a new tensor and records its backward on the tape. Inputs must be contiguous NCHW (layer
+/// outputs are); gradients are computed only for inputs that require them. Temporary workspaces come
+/// from the caching allocator, so a training step allocates nothing from the driver after its first run.
+/// </summary>
+public static class Functional
+{
+    /// <summary><c>F.conv2d</c>: input (N, C, H, W), weight (O, C, KH, KW), bias (O) or null; square stride and padding.</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, MathMode? mode = null)
+    {
+        RequireLayout(input, 4, "Conv2d input");
+        RequireLayout(weight, 4, "Conv2d weight");
+        var shape = new Conv2dShape(input.Size(0), input.Size(1), input.Size(2), input.Size(3), weight.Size(0),
+            weight.Size(2), weight.Size(3), stride, stride, padding, padding);
+        if (weight.Size(1) != shape.InChannels)
+        {
+            throw new ArgumentException($"Conv2d: weight {Tensor.Format(weight.Shape)} expects {weight.Size(1)} input channels, the input has {shape.InChannels}.");
+        }
+        RequireBias(bias, shape.OutChannels, "Conv2d");
+        var math = mode ?? MathSettings.Default;
+        var stream = input.Stream;
+        var y = Tensor.Empty(input.Accelerator, [shape.Batch, shape.OutChannels, shape.OutHeight, shape.OutWidth], stream);
+        Ops.Conv2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView, math);
+        return Autograd.Record(y, "Conv2d", Inputs(input, weight, bias), [input, weight], (node, g) =>
+        {
+            var x = node.Saved[0];
+            var w = node.Saved[1];
+            using var dense = Dense(g);
+            var dy = dense.DenseView;
+            Tensor? gx = null;
+            if (node.Inputs[0].RequiresGrad)
+            {
+                gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
+                Ops.Conv2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, math);
+            }
+            var gw = Tensor.Empty(w.Accelerator, w.ShapeArray(), stream);
+            var gb = bias is null ? null : Tensor.Empty(w.Accelerator, [shape.OutChannels], stream);
+            using var workspace = Workspace(x, Ops.Conv2d.BackwardWeightWorkspaceElements(shape));
+            Ops.Conv2d.BackwardWeight(stream, shape, x.DenseView, dy, gw.DenseView, gb?.DenseView, workspace?.DenseView, math);
+            return bias is null ? [gx, gw] : [gx, gw, gb];
+        });
+    }
+
+    /// <summary><c>F.conv_transpose2d</c>: input (N, C, H, W), weight (C, O, KH, KW), bias (O) or null.</summary>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, MathMode? mode = null)
+    {
+        RequireLayout(input, 4, "ConvTranspose2d input");
+        RequireLayout(weight, 4, "ConvTranspose2d weight");
+        var shape = new ConvTranspose2dShape(input.Size(0), input.Size(1), input.Size(2), input.Size(3), weight.Size(1),
+            weight.Size(2), weight.Size(3), stride, stride, padding, padding, outputPadding, outputPadding);
+        if (weight.Size(0) != shape.InChannels)
+        {
+            throw new ArgumentException($"ConvTranspose2d: weight {Tensor.Format(weight.Shape)} expects {weight.Size(0)} input channels, the input has {shape.InChannels}.");
+        }
+        RequireBias(bias, shape.OutChannels, "ConvTranspose2d");
+        var math = mode ?? MathSettings.Default;
+        var stream = input.Stream;
+        var y = Tensor.Empty(input.Accelerator, [shape.Batch, shape.OutChannels, shape.OutHeight, shape.OutWidth], stream);
+        Ops.ConvTranspose2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView, math);
+        return Autograd.Record(y, "ConvTranspose2d", Inputs(input, weight, bias), [input, weight], (node, g) =>
+        {
+            var x = node.Saved[0];
+            var w = node.Saved[1];
+            using var dense = Dense(g);
+            var dy = dense.DenseView;
+            Tensor? gx = null;
+            if (node.Inputs[0].RequiresGrad)
+            {
+                gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
+                Ops.ConvTranspose2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, math);
+            }
+            var gw = Tensor.Empty(w.Accelerator, w.ShapeArray(), stream);
+            var gb = bias is null ? null : Tensor.Empty(w.Accelerator, [shape.OutChannels], stream);
+            using var workspace = Workspace(x, Ops.ConvTranspose2d.BackwardWeightWorkspaceElements(shape));
+            Ops.ConvTranspose2d.BackwardWeight(stream, shape, x.DenseView, dy, gw.DenseView, gb?.DenseView, workspace?.DenseView, math);
+            return bias is null ? [gx, gw] : [gx, gw, gb];
+        });
+    }
+
+    /// <summary>
+    /// <c>F.batch_norm</c> on (N, C, H, W): in training, normalises with the batch statistics (biased
+    /// variance) and updates <paramref name="runningMean"/> / <paramref name="runningVar"/> in place
+    /// (unbiased variance, <c>running = (1 - momentum) running + momentum batch</c>); in evaluation, uses them.
+    /// <paramref name="weight"/> and <paramref name="bias"/> (C) may be null (no affine).
+    /// </summary>
+    public static Tensor BatchNorm2d(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+        bool training, float momentum = 0.1f, float eps = 1e-5f)
+    {
+        RequireLayout(input, 4, "BatchNorm2d input");
+        var shape = new BatchNorm2dShape(input.Size(0), input.Size(1), input.Size(2), input.Size(3));
+        RequireBias(weight, shape.C, "BatchNorm2d weight");
+        RequireBias(bias, shape.C, "BatchNorm2d bias");
+        RequireBias(runningMean, shape.C, "BatchNorm2d running mean");
+        RequireBias(runningVar, shape.C, "BatchNorm2d running variance");
+        var stream = input.Stream;
+        var accelerator = input.Accelerator;
+        var plan = Ops.Norm.BatchNorm2d.Plan(shape, accelerator.Info.MultiprocessorCount);
+        var y = Tensor.Empty(accelerator, input.ShapeArray(), stream);
+        if (!training)
+        {
+            if (runningMean is null || runningVar is null)
+            {
+                throw new ArgumentException("BatchNorm2d in evaluation mode needs the running mean and variance.");
+            }
+            Ops.Norm.BatchNorm2d.ForwardEval(stream, shape, plan, input.DenseView, ViewOrEmpty(weight, input), ViewOrEmpty(bias, input),
+                runningMean.DenseView, runningVar.DenseView, y.DenseView, eps);
+            return Autograd.Record(y, "BatchNorm2dEval", Inputs(input, weight, bias), [], (_, _) =>
+                throw new NotSupportedException("Backward through BatchNorm2d in evaluation mode is not implemented; train in training mode."));
+        }
+        var saveMean = Tensor.Empty(accelerator, [shape.C], stream);
+        var saveInvstd = Tensor.Empty(accelerator, [shape.C], stream);
+        using (var workspace = Workspace(input, Ops.Norm.BatchNorm2d.WorkspaceFloats(shape, plan)))
+        {
+            Ops.Norm.BatchNorm2d.ForwardTraining(stream, shape, plan, input.DenseView, ViewOrEmpty(weight, input), ViewOrEmpty(bias, input),
+                y.DenseView, saveMean.DenseView, saveInvstd.DenseView, MutableOrEmpty(runningMean, saveMean), MutableOrEmpty(runningVar, saveMean),
+                workspace is null ? saveMean.DenseView.Slice(0, 0) : workspace.DenseView, momentum, eps);
+        }
+        Tensor[] save = weight is null ? [input, saveMean, saveInvstd] : [input, saveMean, saveInvstd, weight];
+        var result = Autograd.Record(y, "BatchNorm2d", Inputs(input, weight, bias), save, (node, g) =>
+        {
+            var x = node.Saved[0];
+            using var dense = Dense(g);
+            var gx = Tensor.Empty(accelerator, x.ShapeArray(), stream);
+            var gw = weight is null ? null : Tensor.Empty(accelerator, [shape.C], stream);
+            var gb = bias is null ? null : Tensor.Empty(accelerator, [shape.C], stream);
+            using var workspace = Workspace(x, Ops.Norm.BatchNorm2d.WorkspaceFloats(shape, plan));
+            var empty = gx.DenseView.Slice(0, 0);
+            Ops.Norm.BatchNorm2d.Backward(stream, shape, plan, x.DenseView, dense.DenseView, node.Saved[1].DenseView, node.Saved[2].DenseView,
+                weight is null ? empty : node.Saved[3].DenseView, gx.DenseView, gw?.DenseView ?? empty, gb?.DenseView ?? empty,
+                workspace?.DenseView ?? empty);
+            return (weight, bias) switch
+            {
+                (null, null) => [gx],
+                (null, _) => [gx, gb],
+                (_, null) => [gx, gw],
+                _ => [gx, gw, gb],
+            };
+        });
+        // The saved statistics live on in the node (aliases); these handles are ours to release.
+        saveMean.Dispose();
+        saveInvstd.Dispose();
+        return result;
+    }
+
+    /// <summary><c>F.linear</c>: y = x W^T + b with x (B, in), W (out, in), b (out) or null.</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null, MathMode? mode = null)
+    {
+        RequireLayout(input, 2, "Linear input");
+        RequireLayout(weight, 2, "Linear weight");
+        int batch = input.Size(0), inFeatures = input.Size(1), outFeatures = weight.Size(0);
+        if (weight.Size(1) != inFeatures)
+        {
+            throw new ArgumentException($"Linear: weight {Tensor.Format(weight.Shape)} expects {weight.Size(1)} input features, the input has {inFeatures}.");
+        }
+        RequireBias(bias, outFeatures, "Linear");
+        var math = mode ?? MathSettings.Default;
+        var stream = input.Stream;
+        var y = Tensor.Empty(input.Accelerator, [batch, outFeatures], stream);
+        Ops.Gemm.Linear.Forward(stream, batch, inFeatures, outFeatures, input.DenseView, weight.DenseView, ViewOrEmpty(bias, input), y.DenseView, math);
+        return Autograd.Record(y, "Linear", Inputs(input, weight, bias), [input, weight], (node, g) =>
+        {
+            var x = node.Saved[0];
+            var w = node.Saved[1];
+            using var dense = Dense(g);
+            Tensor? gx = null;
+            if (node.Inputs[0].RequiresGrad)
+            {
+                gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
+                Ops.Gemm.Linear.BackwardInput(stream, batch, inFeatures, outFeatures, dense.DenseView, w.DenseView, gx.DenseView, math);
+            }
+            var gw = Tensor.Empty(w.Accelerator, w.ShapeArray(), stream);
+            var gb = bias is null ? null : Tensor.Empty(w.Accelerator, [outFeatures], stream);
+            Ops.Gemm.Linear.BackwardWeight(stream, batch, inFeatures, outFeatures, dense.DenseView, x.DenseView, gw.DenseView,
+                gb?.DenseView ?? gw.DenseView.Slice(0, 0), math);
+            return bias is null ? [gx, gw] : [gx, gw, gb];
+        });
+    }
+
+    private static Tensor[] Inputs(Tensor input, Tensor? weight, Tensor? bias) => (weight, bias) switch
+    {
+        (null, null) => [input],
+        (null, _) => [input, bias],
+        (_, null) => [input, weight],
+        _ => [input, weight, bias],
+    };
+
+    // The gradient as a contiguous tensor (an alias when it already is); disposed by the caller.
+    private static Tensor Dense(Tensor g) => g.IsContiguous ? g.Alias() : g.ContiguousCopy();
+
+    private static Tensor? Workspace(Tensor like, long floats) =>
+        floats <= 0 ? null : Tensor.Empty(like.Accelerator, [checked((int)floats)], like.Stream);
+
+    private static ReadOnlyView<float> ViewOrEmpty(Tensor? t, Tensor fallback) => t is null ? fallback.Data.Slice(0, 0) : t.DenseView;
+
+    private static ArrayView<float> MutableOrEmpty(Tensor? t, Tensor fallback) => t is null ? fallback.DenseView.Slice(0, 0) : t.DenseView;
+
+    private static void RequireLayout(Tensor t, int rank, string what)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        if (t.Rank != rank)
+        {
+            throw new ArgumentException($"{what} must have {rank} dimensions, not {Tensor.Format(t.Shape)}.");
+        }
+        if (!t.IsContiguous)
+        {
+            throw new ArgumentException($"{what} {Tensor.Format(t.Shape)} is not contiguous: call Contiguous() first.");
+        }
+    }
+
+    private static void RequireBias(Tensor? t, int length, string what)
+    {
+        if (t is not null && (t.Rank != 1 || t.Size(0) != length || !t.IsContiguous))
+        {
+            throw new ArgumentException($"{what}: expected a contiguous vector of {length}, got {Tensor.Format(t.Shape)}.");
+        }
+    }
+}

@@ -1,0 +1,281 @@
+using GanEngine.Accelerators;
+using GanEngine.Kernels;
+using GanEngine.Kernels.Sparse;
+
+namespace GanEngine.Ops.Sparse;
+
+/// <summary>A masked weight W[Rows, Cols] (row-major) and the capacity (most nonzeros) of its compressed form.</summary>
+public readonly record struct MaskedWeightShape(int Rows, int Cols, int Capacity)
+{
+    /// <summary>Capacity = Rows * Cols: any mask fits.</summary>
+    public MaskedWeightShape(int rows, int cols) : this(rows, cols, checked(rows * cols)) { }
+
+    public int DenseLength => checked(Rows * Cols);
+
+    public void Validate()
+    {
+        if (Rows <= 0) throw new ArgumentException($"Rows must be positive, was {Rows}.", nameof(Rows));
+        if (Cols <= 0) throw new ArgumentException($"Cols must be positive, was {Cols}.", nameof(Cols));
+        if ((long)Rows * Cols > int.MaxValue) throw new ArgumentException($"Rows * Cols = {(long)Rows * Cols} exceeds 2^31 - 1.", nameof(Cols));
+        if (Capacity <= 0 || Capacity > Rows * Cols) throw new ArgumentException($"Capacity must be in [1, Rows * Cols], was {Capacity}.", nameof(Capacity));
+    }
+}
+
+/// <summary>
+/// Views of a masked sparse weight (see <see cref="MaskedSparseKernels"/> for the layout): CSR with a
+/// row order balanced by length, and a CSC twin for the transposed product and the SDDMM.
+/// Lengths: RowPtr Rows+1, RowOrder/RowCount Rows, ColPtr Cols+1, ColOrder/ColCount Cols, the
+/// per-nonzero arrays Capacity. nnz lives on the device (RowPtr[Rows]); no op reads it on the host.
+/// </summary>
+public readonly record struct MaskedCsr(
+    MaskedWeightShape Shape,
+    ArrayView<int> RowPtr, ArrayView<int> ColIdx, ArrayView<float> Values, ArrayView<int> DenseIndex,
+    ArrayView<int> RowOrder, ArrayView<int> RowCount,
+    ArrayView<int> ColPtr, ArrayView<int> RowIdx, ArrayView<float> TValues, ArrayView<int> TDenseIndex,
+    ArrayView<int> ToCsr, ArrayView<int> ColOrder, ArrayView<int> ColCount)
+{
+    internal void Validate()
+    {
+        Shape.Validate();
+        Check(RowPtr.Length >= Shape.Rows + 1, nameof(RowPtr));
+        Check(RowOrder.Length >= Shape.Rows && RowCount.Length >= Shape.Rows, nameof(RowOrder));
+        Check(ColPtr.Length >= Shape.Cols + 1, nameof(ColPtr));
+        Check(ColOrder.Length >= Shape.Cols && ColCount.Length >= Shape.Cols, nameof(ColOrder));
+        int c = Shape.Capacity;
+        Check(ColIdx.Length >= c && Values.Length >= c && DenseIndex.Length >= c, nameof(ColIdx));
+        Check(RowIdx.Length >= c && TValues.Length >= c && TDenseIndex.Length >= c && ToCsr.Length >= c, nameof(RowIdx));
+    }
+
+    private static void Check(bool ok, string name)
+    {
+        if (!ok) throw new ArgumentException($"{name} (or a view beside it) is shorter than the shape needs.", name);
+    }
+}
+
+/// <summary>Device memory for one <see cref="MaskedCsr"/> (a convenience for tests, benchmarks and layers; the
+/// raw ops take the views).</summary>
+public sealed class MaskedCsrStorage : IDisposable
+{
+    private readonly IDisposable[] _buffers;
+
+    public MaskedCsrStorage(Accelerator accelerator, MaskedWeightShape shape)
+    {
+        shape.Validate();
+        int r = shape.Rows, k = shape.Cols, c = shape.Capacity;
+        var rowPtr = accelerator.Allocate<int>(r + 1);
+        var colIdx = accelerator.Allocate<int>(c);
+        var values = accelerator.Allocate<float>(c);
+        var dense = accelerator.Allocate<int>(c);
+        var rowOrder = accelerator.Allocate<int>(r);
+        var rowCount = accelerator.Allocate<int>(r);
+        var colPtr = accelerator.Allocate<int>(k + 1);
+        var rowIdx = accelerator.Allocate<int>(c);
+        var tValues = accelerator.Allocate<float>(c);
+        var tDense = accelerator.Allocate<int>(c);
+        var toCsr = accelerator.Allocate<int>(c);
+        var colOrder = accelerator.Allocate<int>(k);
+        var colCount = accelerator.Allocate<int>(k);
+        _buffers = [rowPtr, colIdx, values, dense, rowOrder, rowCount, colPtr, rowIdx, tValues, tDense, toCsr, colOrder, colCount];
+        Csr = new MaskedCsr(shape, rowPtr.View, colIdx.View, values.View, dense.View, rowOrder.View, rowCount.View,
+            colPtr.View, rowIdx.View, tValues.View, tDense.View, toCsr.View, colOrder.View, colCount.View);
+    }
+
+    public MaskedCsr Csr { get; }
+
+    public void Dispose()
+    {
+        foreach (var b in _buffers)
+        {
+            b.Dispose();
+        }
+    }
+}
+
+/// <summary>Tiles of <see cref="MaskedSparse.Spmm"/>: WARPS warps per block, RW rows per warp, TN columns
+/// per lane (32 TN columns per block), BK rows of the dense operand per shared chunk.</summary>
+public readonly record struct SpmmTiling(int Warps, int RowsPerWarp, int ColumnsPerLane, int ChunkRows)
+{
+    /// <summary>8 warps x 4 rows, 128 columns, chunks of 32 rows (16 KiB of shared memory).</summary>
+    public static SpmmTiling Default => new(8, 4, 4, 32);
+
+    public int RowsPerBlock => Warps * RowsPerWarp;
+    public int ColumnsPerBlock => 32 * ColumnsPerLane;
+
+    public void Validate()
+    {
+        if (Warps <= 0 || RowsPerWarp <= 0 || ColumnsPerLane <= 0 || ChunkRows <= 0 || (ChunkRows * ColumnsPerLane) % Warps != 0)
+        {
+            throw new ArgumentException($"Bad SpMM tiling {this}: all positive and ChunkRows * ColumnsPerLane a multiple of Warps.");
+        }
+    }
+}
+
+/// <summary>Tiles of <see cref="MaskedSparse.Sddmm"/>: a block owns <see cref="ColumnsPerBlock"/> columns of W and
+/// <see cref="SliceLength"/> of the n dimension; <see cref="Threads"/> threads own <see cref="PerThread"/>
+/// nonzeros each per batch; <see cref="ChunkColumns"/> columns of n per shared chunk.</summary>
+public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, int Threads, int PerThread, int ChunkColumns)
+{
+    /// <summary>A tiling for W rows x cols times n, given the expected fraction of kept weights
+    /// (a hint: nnz stays on the device). About Threads * PerThread nonzeros per block, and enough
+    /// slices of n for a few hundred blocks.</summary>
+    public static SddmmTiling For(int rows, int cols, int n, double densityHint = 1.0)
+    {
+        const int threads = 256, perThread = 4;
+        int chunk = rows * 17 * 4 <= 40 * 1024 ? 16 : rows * 9 * 4 <= 40 * 1024 ? 8 : rows * 5 * 4 <= 40 * 1024 ? 4 : 1;
+        double perColumn = Math.Max(1.0, rows * Math.Clamp(densityHint, 0.0, 1.0));
+        int columnsPerBlock = (int)Math.Clamp(threads * perThread / perColumn, 1, 128);
+        columnsPerBlock = Math.Min(columnsPerBlock, cols);
+        int columnBlocks = (cols + columnsPerBlock - 1) / columnsPerBlock;
+        int slices = Math.Clamp(512 / columnBlocks, 1, Math.Max(1, n / (4 * chunk)));
+        int sliceLength = ((((n + slices - 1) / slices) + chunk - 1) / chunk) * chunk;
+        return new SddmmTiling(columnsPerBlock, sliceLength, threads, perThread, chunk);
+    }
+
+    public int SharedBytes(int rows) => ((rows * (ChunkColumns + 1)) + (ColumnsPerBlock * ChunkColumns)) * sizeof(float);
+}
+
+/// <summary>
+/// Raw ops on masked sparse weights (level 2: views and explicit shapes, no allocation, no host
+/// synchronisation, launches only on the given launcher). Semantics: W[Rows, Cols] row-major, an entry
+/// is kept where mask != 0 (masked entries of W are ignored, whatever they hold); products in FP32
+/// with fused multiply-adds.
+/// </summary>
+public static class MaskedSparse
+{
+    private const int Threads = 256;
+    private const int MaxGridStrideBlocks = 1024;
+
+    /// <summary>Builds the CSR, its row order and the CSC twin of (weight, mask) on the device (8 launches).
+    /// The mask must have at most Shape.Capacity nonzeros.</summary>
+    public static void Build(IKernelLauncher launcher, MaskedCsr csr, ReadOnlyView<float> weight, ReadOnlyView<float> mask)
+    {
+        csr.Validate();
+        var s = csr.Shape;
+        CheckLength(weight, s.DenseLength, nameof(weight));
+        CheckLength(mask, s.DenseLength, nameof(mask));
+        var perRow = LaunchConfig.ForElements(s.Rows, 128);
+        var perCol = LaunchConfig.ForElements(s.Cols, 128);
+        MaskedSparseKernels.LaunchCountRows(launcher, perRow, mask, s.Rows, s.Cols, csr.RowCount);
+        MaskedSparseKernels.LaunchCountColumns(launcher, perCol, mask, s.Rows, s.Cols, csr.ColCount);
+        var scan = new LaunchConfig(new Dim3(1), new Dim3(MaskedSparseKernels.ScanThreads));
+        MaskedSparseKernels.LaunchExclusiveScan(launcher, scan, csr.RowCount, s.Rows, csr.RowPtr);
+        MaskedSparseKernels.LaunchExclusiveScan(launcher, scan, csr.ColCount, s.Cols, csr.ColPtr);
+        MaskedSparseKernels.LaunchFillRows(launcher, perRow, weight, mask, s.Rows, s.Cols, csr.RowPtr, csr.ColIdx, csr.DenseIndex, csr.Values, s.Capacity);
+        MaskedSparseKernels.LaunchFillColumns(launcher, perCol, weight, mask, s.Rows, s.Cols, csr.RowPtr, csr.ColIdx, csr.ColPtr,
+            csr.RowIdx, csr.TDenseIndex, csr.TValues, csr.ToCsr, s.Capacity);
+        int t = MaskedSparseKernels.OrderThreads;
+        MaskedSparseKernels.LaunchOrderByCountDescending(launcher, new LaunchConfig(new Dim3((s.Rows + t - 1) / t), new Dim3(t)), csr.RowCount, s.Rows, csr.RowOrder);
+        MaskedSparseKernels.LaunchOrderByCountDescending(launcher, new LaunchConfig(new Dim3((s.Cols + t - 1) / t), new Dim3(t)), csr.ColCount, s.Cols, csr.ColOrder);
+    }
+
+    /// <summary>Re-packs the values (CSR and CSC) from an updated dense weight under the same mask: one gather launch.</summary>
+    public static void Repack(IKernelLauncher launcher, MaskedCsr csr, ReadOnlyView<float> weight)
+    {
+        csr.Validate();
+        CheckLength(weight, csr.Shape.DenseLength, nameof(weight));
+        MaskedSparseKernels.LaunchRepack(launcher, GridStride(csr.Shape.Capacity), weight, csr.RowPtr, csr.Shape.Rows,
+            csr.DenseIndex, csr.Values, csr.TDenseIndex, csr.TValues);
+    }
+
+    /// <summary>dense = W's values (or any per-nonzero array in CSR order, e.g. an SDDMM gradient) at the
+    /// nonzeros and exactly 0 elsewhere (two launches).</summary>
+    public static void ScatterToDense(IKernelLauncher launcher, MaskedCsr csr, ReadOnlyView<float> values, ArrayView<float> dense)
+    {
+        csr.Validate();
+        CheckLength(values, csr.Shape.Capacity, nameof(values));
+        CheckLength(dense, csr.Shape.DenseLength, nameof(dense));
+        MaskedSparseKernels.LaunchZeroDense(launcher, GridStride(csr.Shape.DenseLength), dense, csr.Shape.DenseLength);
+        MaskedSparseKernels.LaunchScatterToDense(launcher, GridStride(csr.Shape.Capacity), values, csr.RowPtr, csr.Shape.Rows, csr.DenseIndex, dense);
+    }
+
+    /// <summary>Y[Rows, n] = W[Rows, Cols] * X[Cols, n] (forward of a sparse layer; row-major, packed).</summary>
+    public static void Spmm(IKernelLauncher launcher, MaskedCsr csr, int n, ReadOnlyView<float> x, ArrayView<float> y, SpmmTiling? tiling = null)
+    {
+        csr.Validate();
+        var s = csr.Shape;
+        CheckN(n);
+        CheckLength(x, (long)s.Cols * n, nameof(x));
+        CheckLength(y, (long)s.Rows * n, nameof(y));
+        Product(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.RowOrder, x, y, tiling ?? SpmmTiling.Default);
+    }
+
+    /// <summary>dX[Cols, n] = W^T * dY[Rows, n] (input gradient), through the CSC twin: no atomics.</summary>
+    public static void SpmmTransposed(IKernelLauncher launcher, MaskedCsr csr, int n, ReadOnlyView<float> dy, ArrayView<float> dx, SpmmTiling? tiling = null)
+    {
+        csr.Validate();
+        var s = csr.Shape;
+        CheckN(n);
+        CheckLength(dy, (long)s.Rows * n, nameof(dy));
+        CheckLength(dx, (long)s.Cols * n, nameof(dx));
+        Product(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.ColOrder, dy, dx, tiling ?? SpmmTiling.Default);
+    }
+
+    /// <summary>dW[p] = sum_j dY[i, j] * X[k, j] for each nonzero p = (i, k) of W, in CSR order (weight gradient
+    /// restricted to the mask): dY is Rows x n, X is Cols x n. Two launches (zero, then accumulate);
+    /// slices of n are summed with atomic adds.</summary>
+    public static void Sddmm(IKernelLauncher launcher, MaskedCsr csr, int n, ReadOnlyView<float> dy, ReadOnlyView<float> x, ArrayView<float> dw, SddmmTiling? tiling = null)
+    {
+        csr.Validate();
+        var s = csr.Shape;
+        CheckN(n);
+        CheckLength(dy, (long)s.Rows * n, nameof(dy));
+        CheckLength(x, (long)s.Cols * n, nameof(x));
+        CheckLength(dw, s.Capacity, nameof(dw));
+        var t = tiling ?? SddmmTiling.For(s.Rows, s.Cols, n);
+        if (t.ColumnsPerBlock <= 0 || t.SliceLength <= 0 || t.Threads <= 0 || t.PerThread <= 0 || t.ChunkColumns <= 0)
+        {
+            throw new ArgumentException($"Bad SDDMM tiling {t}.", nameof(tiling));
+        }
+        MaskedSparseKernels.LaunchZeroValues(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, dw);
+        var config = new LaunchConfig(new Dim3((s.Cols + t.ColumnsPerBlock - 1) / t.ColumnsPerBlock, (n + t.SliceLength - 1) / t.SliceLength),
+            new Dim3(t.Threads), t.SharedBytes(s.Rows));
+        if (t.PerThread == 4)
+        {
+            MaskedSparseKernels.LaunchSddmm4(launcher, config, s.Rows, s.Cols, n, csr.ColPtr, csr.RowIdx, csr.ToCsr, dy, x,
+                t.ColumnsPerBlock, t.SliceLength, dw, t.Threads, t.ChunkColumns);
+        }
+        else
+        {
+            MaskedSparseKernels.LaunchSddmm(launcher, config, s.Rows, s.Cols, n, csr.ColPtr, csr.RowIdx, csr.ToCsr, dy, x,
+                t.ColumnsPerBlock, t.SliceLength, dw, t.Threads, t.PerThread, t.ChunkColumns);
+        }
+    }
+
+    private static void Product(IKernelLauncher launcher, int rows, int inner, int n, ReadOnlyView<int> ptr, ReadOnlyView<int> idx,
+        ReadOnlyView<float> values, ReadOnlyView<int> order, ReadOnlyView<float> x, ArrayView<float> y, SpmmTiling t)
+    {
+        t.Validate();
+        var config = new LaunchConfig(new Dim3((n + t.ColumnsPerBlock - 1) / t.ColumnsPerBlock, (rows + t.RowsPerBlock - 1) / t.RowsPerBlock),
+            new Dim3(32 * t.Warps));
+        if (t.RowsPerWarp == 4 && t.ColumnsPerLane == 4)
+        {
+            MaskedSparseKernels.LaunchSpmm4x4(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Warps, t.ChunkRows);
+        }
+        else
+        {
+            MaskedSparseKernels.LaunchSpmm(launcher, config, rows, inner, n, ptr, idx, values, order, x, y,
+                t.Warps, t.RowsPerWarp, t.ColumnsPerLane, t.ChunkRows);
+        }
+    }
+
+    private static LaunchConfig GridStride(long elements)
+    {
+        long blocks = Math.Clamp((elements + Threads - 1) / Threads, 1, MaxGridStrideBlocks);
+        return new LaunchConfig(new Dim3((int)blocks), new Dim3(Threads));
+    }
+
+    private static void CheckN(int n)
+    {
+        if (n <= 0) throw new ArgumentException($"n must be positive, was {n}.", nameof(n));
+    }
+
+    private static void CheckLength<T>(ReadOnlyView<T> view, long needed, string name) where T : unmanaged
+    {
+        if (view.Length < needed) throw new ArgumentException($"{name} has {view.Length} elements, the shape needs {needed}.", name);
+    }
+
+    private static void CheckLength<T>(ArrayView<T> view, long needed, string name) where T : unmanaged
+    {
+        if (view.Length < needed) throw new ArgumentException($"{name} has {view.Length} elements, the shape needs {needed}.", name);
+    }
+}

@@ -1,0 +1,825 @@
+namespace GanEngine.Kernels.Sparse;
+
+/// <summary>
+/// Masked sparse weights (unstructured sparsity, e.g. STU-GAN's pruned conv weights) as CSR with a
+/// CSC twin, built on the device from a dense weight and a mask, and the three products of a
+/// sparse layer: SpMM (forward), transposed SpMM (input gradient) and SDDMM (weight gradient at the
+/// mask's nonzeros only).
+/// </summary>
+/// <remarks>
+/// <para><b>Format</b> (W is rows x cols, row-major; an entry is kept where mask != 0):
+/// CSR <c>rowPtr[rows+1], colIdx[nnz], values[nnz], denseIndex[nnz]</c> (columns ascending within a row;
+/// <c>denseIndex[p] = row * cols + col</c>, so re-packing an updated dense W is a gather);
+/// <c>rowOrder[rows]</c>: rows by length, longest first, ties by index (Sputnik's row swizzle);
+/// CSC (= CSR of W^T) <c>colPtr[cols+1], rowIdx[nnz], tValues[nnz], tDenseIndex[nnz], toCsr[nnz]</c>
+/// (<c>toCsr[q]</c> = the CSR position of CSC entry q) and <c>colOrder[cols]</c>.</para>
+/// <para><b>Build</b> (no host round trip, 6 launches): <see cref="CountRows"/>, <see cref="CountColumns"/>,
+/// <see cref="ExclusiveScan"/> twice, <see cref="FillRows"/>, <see cref="FillColumns"/>,
+/// <see cref="OrderByCountDescending"/> twice (a rank sort: each element counts the longer ones and
+/// the equal ones before it; O(n^2) compares through shared tiles, deterministic, cheap for the
+/// channel counts of conv layers). The fill kernels run one thread per row / column: the build is
+/// done once per mask change (every few hundred steps in STU-GAN), not per step.</para>
+/// <para><b>SpMM</b> (<see cref="Spmm"/>): Y[rows, n] = W * X[cols, n]. A block owns WARPS * RW
+/// swizzled rows and BN = 32 * TN columns of Y; X is streamed through shared memory in chunks of
+/// BK x BN (the dense operand is read once per block, not once per nonzero), prefetched into
+/// registers one chunk ahead. Each warp walks its RW rows' nonzeros that fall into the chunk (a
+/// cursor per row, columns ascending); per nonzero every lane does TN FMAs with conflict-free shared
+/// reads (lane + 32 t). The transposed product runs the same kernel on the CSC twin.</para>
+/// <para><b>SDDMM</b> (<see cref="Sddmm"/>): dW[i, j] = sum_n dY[i, n] * X[j, n] at the nonzeros,
+/// written in CSR order. Works on the CSC twin: a block owns a run of columns j (RK of them) and a
+/// slice of n; per chunk of BC columns of n it stages dY[all rows, chunk] (row stride BC + 1: no bank
+/// conflicts between lanes on different rows) and X[its RK rows, chunk] in shared memory; each
+/// thread owns T nonzeros of the block's contiguous CSC range and accumulates its dot products.
+/// Slices of n are summed with atomic adds (the output is zeroed first), so the summation order is
+/// not fixed when the grid has more than one slice.</para>
+/// </remarks>
+public static partial class MaskedSparseKernels
+{
+    // ---- build -------------------------------------------------------------------------------
+
+    /// <summary>rowCount[i] = number of j with mask[i, j] != 0 (one thread per row).</summary>
+    [Kernel]
+    public static void CountRows(ReadOnlyView<float> mask, int rows, int cols, ArrayView<int> rowCount)
+    {
+        int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X;
+        if (i < rows)
+        {
+            int count = 0;
+            for (int j = 0; j < cols; j++)
+            {
+                if (mask[(i * cols) + j] != 0f)
+                {
+                    count++;
+                }
+            }
+            rowCount[i] = count;
+        }
+    }
+
+    /// <summary>colCount[j] = number of i with mask[i, j] != 0 (one thread per column: coalesced).</summary>
+    [Kernel]
+    public static void CountColumns(ReadOnlyView<float> mask, int rows, int cols, ArrayView<int> colCount)
+    {
+        int j = (BlockIdx.X * BlockDim.X) + ThreadIdx.X;
+        if (j < cols)
+        {
+            int count = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                if (mask[(i * cols) + j] != 0f)
+                {
+                    count++;
+                }
+            }
+            colCount[j] = count;
+        }
+    }
+
+    /// <summary>offsets[k] = sum of counts[0..k), offsets[n] = total. One block of
+    /// <see cref="ScanThreads"/> threads: each sums a contiguous segment, a Hillis-Steele scan over
+    /// the segment sums in shared memory, then each writes its segment's offsets.</summary>
+    [Kernel]
+    public static void ExclusiveScan(ReadOnlyView<int> counts, int n, ArrayView<int> offsets)
+    {
+        var partial = Shared.Allocate<int>(ScanThreads);
+        int t = ThreadIdx.X;
+        int per = (n + ScanThreads - 1) / ScanThreads;
+        int begin = KMath.Min(t * per, n);
+        int end = KMath.Min(begin + per, n);
+        int sum = 0;
+        for (int k = begin; k < end; k++)
+        {
+            sum += counts[k];
+        }
+        partial[t] = sum;
+        Group.Barrier();
+        for (int d = 1; d < ScanThreads; d *= 2)
+        {
+            int v = partial[t];
+            if (t >= d)
+            {
+                v += partial[t - d];
+            }
+            Group.Barrier();
+            partial[t] = v;
+            Group.Barrier();
+        }
+        int run = partial[t] - sum;
+        for (int k = begin; k < end; k++)
+        {
+            offsets[k] = run;
+            run += counts[k];
+        }
+        if (t == ScanThreads - 1)
+        {
+            offsets[n] = partial[t];
+        }
+    }
+
+    /// <summary>Threads of <see cref="ExclusiveScan"/> (one block).</summary>
+    public const int ScanThreads = 256;
+
+    /// <summary>Threads per block of <see cref="OrderByCountDescending"/>.</summary>
+    public const int OrderThreads = 256;
+
+    /// <summary>order[rank] = i where rank = #{k : counts[k] &gt; counts[i] or (counts[k] == counts[i] and k &lt; i)}:
+    /// indices by count, largest first, stable.</summary>
+    [Kernel]
+    public static void OrderByCountDescending(ReadOnlyView<int> counts, int n, ArrayView<int> order)
+    {
+        var tile = Shared.Allocate<int>(OrderThreads);
+        int i = (BlockIdx.X * OrderThreads) + ThreadIdx.X;
+        int mine = i < n ? counts[i] : 0;
+        int rank = 0;
+        for (int start = 0; start < n; start += OrderThreads)
+        {
+            int k = start + ThreadIdx.X;
+            tile[ThreadIdx.X] = k < n ? counts[k] : -1;
+            Group.Barrier();
+            int limit = KMath.Min(OrderThreads, n - start);
+            for (int t = 0; t < limit; t++)
+            {
+                int c = tile[t];
+                if (c > mine || (c == mine && start + t < i))
+                {
+                    rank++;
+                }
+            }
+            Group.Barrier();
+        }
+        if (i < n)
+        {
+            order[rank] = i;
+        }
+    }
+
+    /// <summary>CSR fill, one thread per row: columns ascending, values from the dense weight.
+    /// Writes at positions &gt;= capacity are dropped.</summary>
+    [Kernel]
+    public static void FillRows(
+        ReadOnlyView<float> weight, ReadOnlyView<float> mask, int rows, int cols, ReadOnlyView<int> rowPtr,
+        ArrayView<int> colIdx, ArrayView<int> denseIndex, ArrayView<float> values, int capacity)
+    {
+        int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X;
+        if (i < rows)
+        {
+            int p = rowPtr[i];
+            for (int j = 0; j < cols; j++)
+            {
+                int d = (i * cols) + j;
+                if (mask[d] != 0f)
+                {
+                    if (p < capacity)
+                    {
+                        colIdx[p] = j;
+                        denseIndex[p] = d;
+                        values[p] = weight[d];
+                    }
+                    p++;
+                }
+            }
+        }
+    }
+
+    /// <summary>CSC fill, one thread per column (coalesced over columns): rows ascending, values,
+    /// dense indices and the CSR position of each entry (binary search in the row's CSR columns,
+    /// so <see cref="FillRows"/> must have run).</summary>
+    [Kernel]
+    public static void FillColumns(
+        ReadOnlyView<float> weight, ReadOnlyView<float> mask, int rows, int cols,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<int> colPtr,
+        ArrayView<int> rowIdx, ArrayView<int> tDenseIndex, ArrayView<float> tValues, ArrayView<int> toCsr, int capacity)
+    {
+        int j = (BlockIdx.X * BlockDim.X) + ThreadIdx.X;
+        if (j < cols)
+        {
+            int q = colPtr[j];
+            for (int i = 0; i < rows; i++)
+            {
+                int d = (i * cols) + j;
+                if (mask[d] != 0f)
+                {
+                    if (q < capacity)
+                    {
+                        rowIdx[q] = i;
+                        tDenseIndex[q] = d;
+                        tValues[q] = weight[d];
+                        toCsr[q] = LowerBound(colIdx, rowPtr[i], rowPtr[i + 1], j);
+                    }
+                    q++;
+                }
+            }
+        }
+    }
+
+    /// <summary>The first position p in [lo, hi) with a[p] &gt;= key (hi if none).</summary>
+    private static int LowerBound(ReadOnlyView<int> a, int lo, int hi, int key)
+    {
+        int l = lo;
+        int h = hi;
+        while (l < h)
+        {
+            int mid = l + ((h - l) / 2);
+            if (a[mid] < key)
+            {
+                l = mid + 1;
+            }
+            else
+            {
+                h = mid;
+            }
+        }
+        return l;
+    }
+
+    /// <summary>The last position p in [lo, hi) with a[p] &lt;= key (a ascending, a[lo] &lt;= key).</summary>
+    private static int LastAtMost(ReadOnlyView<int> a, int lo, int hi, int key)
+    {
+        int l = lo;
+        int h = hi;
+        while (h - l > 1)
+        {
+            int mid = l + ((h - l) / 2);
+            if (a[mid] <= key)
+            {
+                l = mid;
+            }
+            else
+            {
+                h = mid;
+            }
+        }
+        return l;
+    }
+
+    // ---- per-step maintenance ----------------------------------------------------------------
+
+    /// <summary>Re-pack an updated dense weight under the same mask: values[p] = weight[denseIndex[p]]
+    /// and tValues[q] = weight[tDenseIndex[q]] for p, q &lt; nnz = rowPtr[rows] (read on the device;
+    /// grid-stride loop, any grid).</summary>
+    [Kernel]
+    public static void Repack(
+        ReadOnlyView<float> weight, ReadOnlyView<int> rowPtr, int rows,
+        ReadOnlyView<int> denseIndex, ArrayView<float> values, ReadOnlyView<int> tDenseIndex, ArrayView<float> tValues)
+    {
+        int nnz = rowPtr[rows];
+        int stride = GridDim.X * BlockDim.X;
+        for (int p = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; p < nnz; p += stride)
+        {
+            int d0 = denseIndex[p];
+            int d1 = tDenseIndex[p];
+            values[p] = weight[d0];
+            tValues[p] = weight[d1];
+        }
+    }
+
+    /// <summary>values[p] = 0 for p &lt; nnz = rowPtr[rows] (grid-stride).</summary>
+    [Kernel]
+    public static void ZeroValues(ReadOnlyView<int> rowPtr, int rows, ArrayView<float> values)
+    {
+        int nnz = rowPtr[rows];
+        int stride = GridDim.X * BlockDim.X;
+        for (int p = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; p < nnz; p += stride)
+        {
+            values[p] = 0f;
+        }
+    }
+
+    /// <summary>dense[i] = 0 for i &lt; n (grid-stride).</summary>
+    [Kernel]
+    public static void ZeroDense(ArrayView<float> dense, int n)
+    {
+        int stride = GridDim.X * BlockDim.X;
+        for (int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
+        {
+            dense[i] = 0f;
+        }
+    }
+
+    /// <summary>dense[denseIndex[p]] = values[p] for p &lt; nnz (after <see cref="ZeroDense"/>: a dense
+    /// gradient that is exactly zero off the mask).</summary>
+    [Kernel]
+    public static void ScatterToDense(ReadOnlyView<float> values, ReadOnlyView<int> rowPtr, int rows, ReadOnlyView<int> denseIndex, ArrayView<float> dense)
+    {
+        int nnz = rowPtr[rows];
+        int stride = GridDim.X * BlockDim.X;
+        for (int p = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; p < nnz; p += stride)
+        {
+            dense[denseIndex[p]] = values[p];
+        }
+    }
+
+    // ---- products ----------------------------------------------------------------------------
+
+    /// <summary>Y[rows, n] = W[rows, inner] * X[inner, n], W in CSR with a row order (see the class
+    /// remarks). Grid (ceil(n / (32 TN)), ceil(rows / (WARPS RW))), block 32 WARPS.
+    /// BK * TN must be a multiple of WARPS.</summary>
+    [Kernel]
+    public static void Spmm(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<float> values, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> x, ArrayView<float> y,
+        [Specialization] int WARPS, [Specialization] int RW, [Specialization] int TN, [Specialization] int BK)
+    {
+        var tile = Shared.Allocate<float>(BK * 32 * TN);
+        Span<float> acc = stackalloc float[RW * TN];
+        Span<int> cursor = stackalloc int[RW];
+        Span<int> stop = stackalloc int[RW];
+        Span<float> next = stackalloc float[BK * TN / WARPS];
+
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int warp = tid / 32;
+        int n0 = BlockIdx.X * (32 * TN);
+        int slot0 = (BlockIdx.Y * (WARPS * RW)) + (warp * RW);
+
+        for (int r = 0; r < RW; r++)
+        {
+            int slot = slot0 + r;
+            cursor[r] = 0;
+            stop[r] = 0;
+            if (slot < rows)
+            {
+                int row = rowOrder[slot];
+                cursor[r] = rowPtr[row];
+                stop[r] = rowPtr[row + 1];
+            }
+        }
+        for (int i = 0; i < RW * TN; i++)
+        {
+            acc[i] = 0f;
+        }
+
+        int chunks = (inner + BK - 1) / BK;
+        for (int l = 0; l < BK * TN / WARPS; l++)
+        {
+            int index = tid + (l * 32 * WARPS);
+            next[l] = LoadOrZero(x, index / (32 * TN), n0 + (index % (32 * TN)), inner, n);
+        }
+
+        for (int chunk = 0; chunk < chunks; chunk++)
+        {
+            for (int l = 0; l < BK * TN / WARPS; l++)
+            {
+                tile[tid + (l * 32 * WARPS)] = next[l];
+            }
+            Group.Barrier();
+
+            int k0 = chunk * BK;
+            if (chunk + 1 < chunks)
+            {
+                for (int l = 0; l < BK * TN / WARPS; l++)
+                {
+                    int index = tid + (l * 32 * WARPS);
+                    next[l] = LoadOrZero(x, k0 + BK + (index / (32 * TN)), n0 + (index % (32 * TN)), inner, n);
+                }
+            }
+
+            int kEnd = k0 + BK;
+            for (int r = 0; r < RW; r++)
+            {
+                int p = cursor[r];
+                int e = stop[r];
+                while (p < e && colIdx[p] < kEnd)
+                {
+                    float v = values[p];
+                    int b = ((colIdx[p] - k0) * (32 * TN)) + lane;
+                    for (int t = 0; t < TN; t++)
+                    {
+                        acc[(r * TN) + t] = KMath.Fma(v, tile[b + (32 * t)], acc[(r * TN) + t]);
+                    }
+                    p++;
+                }
+                cursor[r] = p;
+            }
+            Group.Barrier();
+        }
+
+        for (int r = 0; r < RW; r++)
+        {
+            int slot = slot0 + r;
+            if (slot < rows)
+            {
+                int row = rowOrder[slot];
+                for (int t = 0; t < TN; t++)
+                {
+                    int column = n0 + lane + (32 * t);
+                    if (column < n)
+                    {
+                        y[(row * n) + column] = acc[(r * TN) + t];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>matrix[row, column] of a packed row-major rows x columns matrix, or 0 outside it.</summary>
+    private static float LoadOrZero(ReadOnlyView<float> matrix, int row, int column, int rows, int columns)
+    {
+        float value = 0f;
+        if (row < rows && column < columns)
+        {
+            value = matrix[(row * columns) + column];
+        }
+        return value;
+    }
+
+    /// <summary>dw[toCsr[q]] += sum over n in the block's slice of dy[rowIdx[q], n] * x[col(q), n], for
+    /// the CSC entries q of columns [BlockIdx.X * colsPerBlock, +colsPerBlock) of W (rows x cols);
+    /// dy is rows x n, x is cols x n, dw in CSR order and zeroed before (see the class remarks).
+    /// Grid (ceil(cols / colsPerBlock), ceil(n / sliceLength)), block THREADS; dynamic shared memory
+    /// (rows * (BC + 1) + colsPerBlock * BC) floats.</summary>
+    [Kernel]
+    public static void Sddmm(
+        int rows, int cols, int n,
+        ReadOnlyView<int> colPtr, ReadOnlyView<int> rowIdx, ReadOnlyView<int> toCsr,
+        ReadOnlyView<float> dy, ReadOnlyView<float> x, int colsPerBlock, int sliceLength, ArrayView<float> dw,
+        [Specialization] int THREADS, [Specialization] int T, [Specialization] int BC)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> acc = stackalloc float[T];
+        Span<int> rowOffset = stackalloc int[T];
+        Span<int> colOffset = stackalloc int[T];
+
+        int tid = ThreadIdx.X;
+        int j0 = BlockIdx.X * colsPerBlock;
+        int j1 = KMath.Min(j0 + colsPerBlock, cols);
+        int nStart = BlockIdx.Y * sliceLength;
+        int nEnd = KMath.Min(nStart + sliceLength, n);
+        int pStart = colPtr[j0];
+        int pEnd = colPtr[j1];
+        int xBase = rows * (BC + 1);
+
+        for (int batch = pStart; batch < pEnd; batch += THREADS * T)
+        {
+            for (int t = 0; t < T; t++)
+            {
+                int p = batch + tid + (t * THREADS);
+                acc[t] = 0f;
+                rowOffset[t] = 0;
+                colOffset[t] = xBase;
+                if (p < pEnd)
+                {
+                    rowOffset[t] = rowIdx[p] * (BC + 1);
+                    colOffset[t] = xBase + ((LastAtMost(colPtr, j0, j1, p) - j0) * BC);
+                }
+            }
+
+            for (int c0 = nStart; c0 < nEnd; c0 += BC)
+            {
+                for (int index = tid; index < rows * BC; index += THREADS)
+                {
+                    int i = index / BC;
+                    int c = index % BC;
+                    shared[(i * (BC + 1)) + c] = c0 + c < nEnd ? dy[(i * n) + c0 + c] : 0f;
+                }
+                for (int index = tid; index < colsPerBlock * BC; index += THREADS)
+                {
+                    int jj = index / BC;
+                    int c = index % BC;
+                    shared[xBase + index] = (j0 + jj < j1 && c0 + c < nEnd) ? x[((j0 + jj) * n) + c0 + c] : 0f;
+                }
+                Group.Barrier();
+                for (int t = 0; t < T; t++)
+                {
+                    int ro = rowOffset[t];
+                    int co = colOffset[t];
+                    float a = acc[t];
+                    for (int c = 0; c < BC; c++)
+                    {
+                        a = KMath.Fma(shared[ro + c], shared[co + c], a);
+                    }
+                    acc[t] = a;
+                }
+                Group.Barrier();
+            }
+
+            for (int t = 0; t < T; t++)
+            {
+                int p = batch + tid + (t * THREADS);
+                if (p < pEnd)
+                {
+                    Atomic.Add(ref dw[toCsr[p]], acc[t]);
+                }
+            }
+        }
+    }
+
+    /// <summary><see cref="Spmm"/> with RW = 4 rows per warp and TN = 4 columns per lane written out as
+    /// scalars (the generic kernel's register arrays are indexed inside loops that also hold a
+    /// data-dependent while loop, so NVRTC keeps them in local memory). Same grid, block and layout.</summary>
+    [Kernel]
+    public static void Spmm4x4(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<float> values, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> x, ArrayView<float> y,
+        [Specialization] int WARPS, [Specialization] int BK)
+    {
+        var tile = Shared.Allocate<float>(BK * 128);
+        Span<float> next = stackalloc float[BK * 4 / WARPS];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int warp = tid / 32;
+        int n0 = BlockIdx.X * 128;
+        int slot0 = (BlockIdx.Y * (WARPS * 4)) + (warp * 4);
+        int p0 = 0;
+        int e0 = 0;
+        if (slot0 + 0 < rows)
+        {
+            int row0 = rowOrder[slot0 + 0];
+            p0 = rowPtr[row0];
+            e0 = rowPtr[row0 + 1];
+        }
+        int p1 = 0;
+        int e1 = 0;
+        if (slot0 + 1 < rows)
+        {
+            int row1 = rowOrder[slot0 + 1];
+            p1 = rowPtr[row1];
+            e1 = rowPtr[row1 + 1];
+        }
+        int p2 = 0;
+        int e2 = 0;
+        if (slot0 + 2 < rows)
+        {
+            int row2 = rowOrder[slot0 + 2];
+            p2 = rowPtr[row2];
+            e2 = rowPtr[row2 + 1];
+        }
+        int p3 = 0;
+        int e3 = 0;
+        if (slot0 + 3 < rows)
+        {
+            int row3 = rowOrder[slot0 + 3];
+            p3 = rowPtr[row3];
+            e3 = rowPtr[row3 + 1];
+        }
+        float a00 = 0f;
+        float a01 = 0f;
+        float a02 = 0f;
+        float a03 = 0f;
+        float a10 = 0f;
+        float a11 = 0f;
+        float a12 = 0f;
+        float a13 = 0f;
+        float a20 = 0f;
+        float a21 = 0f;
+        float a22 = 0f;
+        float a23 = 0f;
+        float a30 = 0f;
+        float a31 = 0f;
+        float a32 = 0f;
+        float a33 = 0f;
+        int chunks = (inner + BK - 1) / BK;
+        for (int l = 0; l < BK * 4 / WARPS; l++)
+        {
+            int index = tid + (l * 32 * WARPS);
+            next[l] = LoadOrZero(x, index / 128, n0 + (index % 128), inner, n);
+        }
+        for (int chunk = 0; chunk < chunks; chunk++)
+        {
+            for (int l = 0; l < BK * 4 / WARPS; l++)
+            {
+                tile[tid + (l * 32 * WARPS)] = next[l];
+            }
+            Group.Barrier();
+            int k0 = chunk * BK;
+            if (chunk + 1 < chunks)
+            {
+                for (int l = 0; l < BK * 4 / WARPS; l++)
+                {
+                    int index = tid + (l * 32 * WARPS);
+                    next[l] = LoadOrZero(x, k0 + BK + (index / 128), n0 + (index % 128), inner, n);
+                }
+            }
+            int kEnd = k0 + BK;
+            while (p0 < e0 && colIdx[p0] < kEnd)
+            {
+                float v = values[p0];
+                int b = ((colIdx[p0] - k0) * 128) + lane;
+                a00 = KMath.Fma(v, tile[b + 0], a00);
+                a01 = KMath.Fma(v, tile[b + 32], a01);
+                a02 = KMath.Fma(v, tile[b + 64], a02);
+                a03 = KMath.Fma(v, tile[b + 96], a03);
+                p0++;
+            }
+            while (p1 < e1 && colIdx[p1] < kEnd)
+            {
+                float v = values[p1];
+                int b = ((colIdx[p1] - k0) * 128) + lane;
+                a10 = KMath.Fma(v, tile[b + 0], a10);
+                a11 = KMath.Fma(v, tile[b + 32], a11);
+                a12 = KMath.Fma(v, tile[b + 64], a12);
+                a13 = KMath.Fma(v, tile[b + 96], a13);
+                p1++;
+            }
+            while (p2 < e2 && colIdx[p2] < kEnd)
+            {
+                float v = values[p2];
+                int b = ((colIdx[p2] - k0) * 128) + lane;
+                a20 = KMath.Fma(v, tile[b + 0], a20);
+                a21 = KMath.Fma(v, tile[b + 32], a21);
+                a22 = KMath.Fma(v, tile[b + 64], a22);
+                a23 = KMath.Fma(v, tile[b + 96], a23);
+                p2++;
+            }
+            while (p3 < e3 && colIdx[p3] < kEnd)
+            {
+                float v = values[p3];
+                int b = ((colIdx[p3] - k0) * 128) + lane;
+                a30 = KMath.Fma(v, tile[b + 0], a30);
+                a31 = KMath.Fma(v, tile[b + 32], a31);
+                a32 = KMath.Fma(v, tile[b + 64], a32);
+                a33 = KMath.Fma(v, tile[b + 96], a33);
+                p3++;
+            }
+            Group.Barrier();
+        }
+        if (slot0 + 0 < rows)
+        {
+            int row = rowOrder[slot0 + 0];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a00;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a01;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a02;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a03;
+                }
+            }
+        }
+        if (slot0 + 1 < rows)
+        {
+            int row = rowOrder[slot0 + 1];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a10;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a11;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a12;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a13;
+                }
+            }
+        }
+        if (slot0 + 2 < rows)
+        {
+            int row = rowOrder[slot0 + 2];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a20;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a21;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a22;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a23;
+                }
+            }
+        }
+        if (slot0 + 3 < rows)
+        {
+            int row = rowOrder[slot0 + 3];
+            {
+                if (n0 + lane + 0 < n)
+                {
+                    y[(row * n) + n0 + lane + 0] = a30;
+                }
+                if (n0 + lane + 32 < n)
+                {
+                    y[(row * n) + n0 + lane + 32] = a31;
+                }
+                if (n0 + lane + 64 < n)
+                {
+                    y[(row * n) + n0 + lane + 64] = a32;
+                }
+                if (n0 + lane + 96 < n)
+                {
+                    y[(row * n) + n0 + lane + 96] = a33;
+                }
+            }
+        }
+    }
+
+    /// <summary><see cref="Sddmm"/> with T = 4 nonzeros per thread held in scalars (registers).</summary>
+    [Kernel]
+    public static void Sddmm4(
+        int rows, int cols, int n,
+        ReadOnlyView<int> colPtr, ReadOnlyView<int> rowIdx, ReadOnlyView<int> toCsr,
+        ReadOnlyView<float> dy, ReadOnlyView<float> x, int colsPerBlock, int sliceLength, ArrayView<float> dw,
+        [Specialization] int THREADS, [Specialization] int BC)
+    {
+        var shared = Shared.Dynamic<float>();
+        int tid = ThreadIdx.X;
+        int j0 = BlockIdx.X * colsPerBlock;
+        int j1 = KMath.Min(j0 + colsPerBlock, cols);
+        int nStart = BlockIdx.Y * sliceLength;
+        int nEnd = KMath.Min(nStart + sliceLength, n);
+        int pStart = colPtr[j0];
+        int pEnd = colPtr[j1];
+        int xBase = rows * (BC + 1);
+        for (int batch = pStart; batch < pEnd; batch += THREADS * 4)
+        {
+            int q0 = batch + tid + (0 * THREADS);
+            float s0 = 0f;
+            int ro0 = 0;
+            int co0 = xBase;
+            if (q0 < pEnd)
+            {
+                ro0 = rowIdx[q0] * (BC + 1);
+                co0 = xBase + ((LastAtMost(colPtr, j0, j1, q0) - j0) * BC);
+            }
+            int q1 = batch + tid + (1 * THREADS);
+            float s1 = 0f;
+            int ro1 = 0;
+            int co1 = xBase;
+            if (q1 < pEnd)
+            {
+                ro1 = rowIdx[q1] * (BC + 1);
+                co1 = xBase + ((LastAtMost(colPtr, j0, j1, q1) - j0) * BC);
+            }
+            int q2 = batch + tid + (2 * THREADS);
+            float s2 = 0f;
+            int ro2 = 0;
+            int co2 = xBase;
+            if (q2 < pEnd)
+            {
+                ro2 = rowIdx[q2] * (BC + 1);
+                co2 = xBase + ((LastAtMost(colPtr, j0, j1, q2) - j0) * BC);
+            }
+            int q3 = batch + tid + (3 * THREADS);
+            float s3 = 0f;
+            int ro3 = 0;
+            int co3 = xBase;
+            if (q3 < pEnd)
+            {
+                ro3 = rowIdx[q3] * (BC + 1);
+                co3 = xBase + ((LastAtMost(colPtr, j0, j1, q3) - j0) * BC);
+            }
+            for (int c0 = nStart; c0 < nEnd; c0 += BC)
+            {
+                for (int index = tid; index < rows * BC; index += THREADS)
+                {
+                    int i = index / BC;
+                    int c = index % BC;
+                    shared[(i * (BC + 1)) + c] = c0 + c < nEnd ? dy[(i * n) + c0 + c] : 0f;
+                }
+                for (int index = tid; index < colsPerBlock * BC; index += THREADS)
+                {
+                    int jj = index / BC;
+                    int c = index % BC;
+                    shared[xBase + index] = (j0 + jj < j1 && c0 + c < nEnd) ? x[((j0 + jj) * n) + c0 + c] : 0f;
+                }
+                Group.Barrier();
+                for (int c = 0; c < BC; c++)
+                {
+                    s0 = KMath.Fma(shared[ro0 + c], shared[co0 + c], s0);
+                    s1 = KMath.Fma(shared[ro1 + c], shared[co1 + c], s1);
+                    s2 = KMath.Fma(shared[ro2 + c], shared[co2 + c], s2);
+                    s3 = KMath.Fma(shared[ro3 + c], shared[co3 + c], s3);
+                }
+                Group.Barrier();
+            }
+            if (q0 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q0]], s0);
+            }
+            if (q1 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q1]], s1);
+            }
+            if (q2 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q2]], s2);
+            }
+            if (q3 < pEnd)
+            {
+                Atomic.Add(ref dw[toCsr[q3]], s3);
+            }
+        }
+    }
+}

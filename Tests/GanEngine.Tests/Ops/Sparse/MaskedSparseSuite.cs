@@ -1,0 +1,230 @@
+using GanEngine.Accelerators;
+using GanEngine.Accelerators.Cpu;
+using GanEngine.Accelerators.Cuda;
+using GanEngine.Accelerators.OpenCL;
+using GanEngine.Kernels;
+using GanEngine.Ops.Reference;
+using GanEngine.Ops.Sparse;
+using NUnit.Framework;
+
+namespace GanEngine.Tests.Ops.Sparse;
+
+/// <summary>
+/// Masked sparse GEMM (<see cref="MaskedSparse"/>) against the float64 reference on one accelerator:
+/// random masks at 0/50/90/99% sparsity with forced empty rows and columns, odd sizes; the compressed
+/// format exactly; SpMM, transposed SpMM and SDDMM norm-wise; masked weights exactly zero. Outputs are
+/// poisoned (NaN) first; inputs are fresh random non-zero values, and W holds garbage at masked
+/// positions (which every op must ignore).
+/// </summary>
+public abstract class MaskedSparseSuite
+{
+    private const double Tolerance = 1e-5;
+    private Accelerator _acc = null!;
+
+    protected abstract Accelerator CreateAccelerator();
+
+    [OneTimeSetUp]
+    public void Create() => _acc = CreateAccelerator();
+
+    [OneTimeTearDown]
+    public void Destroy() => _acc?.Dispose();
+
+    private static float[] RandomFloats(Random rng, int n)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            float v;
+            do { v = (float)((rng.NextDouble() * 2) - 1); } while (v == 0f);
+            a[i] = v;
+        }
+        return a;
+    }
+
+    /// <summary>A 0/1 mask keeping each entry with probability 1 - sparsity; row 1 and column 2 forced empty
+    /// (and at sparsity 0, row 0 too, so that no case is fully dense by accident of the reference).</summary>
+    private static float[] RandomMask(Random rng, int rows, int cols, double sparsity)
+    {
+        var m = new float[rows * cols];
+        for (int i = 0; i < m.Length; i++)
+        {
+            m[i] = rng.NextDouble() >= sparsity ? 1f : 0f;
+        }
+        for (int j = 0; j < cols && rows > 1; j++) m[cols + j] = 0f;
+        for (int i = 0; i < rows && cols > 2; i++) m[(i * cols) + 2] = 0f;
+        return m;
+    }
+
+    private (float[] W, float[] Mask, MaskedCsrStorage Storage, DeviceBuffer<float> DW, DeviceBuffer<float> DMask) Setup(Random rng, int rows, int cols, double sparsity)
+    {
+        var w = RandomFloats(rng, rows * cols);
+        var mask = RandomMask(rng, rows, cols, sparsity);
+        var storage = new MaskedCsrStorage(_acc, new MaskedWeightShape(rows, cols));
+        foreach (var view in new[] { storage.Csr.ColIdx, storage.Csr.RowIdx, storage.Csr.ToCsr, storage.Csr.RowOrder, storage.Csr.ColOrder })
+        {
+            _acc.DefaultStream.FillBytes(view, 0xFF);
+        }
+        var dw = _acc.Allocate<float>(w);
+        var dm = _acc.Allocate<float>(mask);
+        MaskedSparse.Build(_acc, storage.Csr, dw.ReadOnly, dm.ReadOnly);
+        return (w, mask, storage, dw, dm);
+    }
+
+    private int[] Prefix(ArrayView<int> view, int n) => Download(view)[..n];
+
+    private T[] Download<T>(ArrayView<T> view) where T : unmanaged
+    {
+        var a = new T[view.Length];
+        _acc.DefaultStream.CopyToHost(view.AsReadOnly(), a);
+        return a;
+    }
+
+    [TestCase(37, 53, 0.0)]
+    [TestCase(37, 53, 0.5)]
+    [TestCase(37, 53, 0.9)]
+    [TestCase(37, 53, 0.99)]
+    [TestCase(300, 7, 0.7)]
+    public void Build_IsExact(int rows, int cols, double sparsity)
+    {
+        var rng = new Random(HashCode.Combine(rows, cols, sparsity, 1));
+        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+        using (storage) using (dw) using (dm)
+        {
+            _acc.Synchronize();
+            var want = SparseReference.Build(w, mask, rows, cols);
+            var c = storage.Csr;
+            int nnz = want.Nnz;
+            Assert.That(Download(c.RowPtr), Is.EqualTo(want.RowPtr), "rowPtr");
+            Assert.That(Prefix(c.ColIdx, nnz), Is.EqualTo(want.ColIdx), "colIdx");
+            Assert.That(Download(c.Values)[..nnz], Is.EqualTo(want.Values), "values");
+            Assert.That(Download(c.RowOrder), Is.EqualTo(want.RowOrder), "rowOrder");
+            Assert.That(Download(c.ColPtr), Is.EqualTo(want.ColPtr), "colPtr");
+            Assert.That(Prefix(c.RowIdx, nnz), Is.EqualTo(want.RowIdx), "rowIdx");
+            Assert.That(Download(c.TValues)[..nnz], Is.EqualTo(want.TValues), "tValues");
+            Assert.That(Prefix(c.ToCsr, nnz), Is.EqualTo(want.ToCsr), "toCsr");
+            Assert.That(Download(c.ColOrder), Is.EqualTo(want.ColOrder), "colOrder");
+        }
+    }
+
+    private static readonly SpmmTiling Small = new(2, 2, 1, 8);
+
+    [TestCase(37, 53, 29, 0.0, false)]
+    [TestCase(37, 53, 29, 0.5, false)]
+    [TestCase(37, 53, 29, 0.9, true)]
+    [TestCase(37, 53, 29, 0.99, false)]
+    [TestCase(70, 45, 131, 0.9, false)]
+    [TestCase(70, 45, 131, 0.5, true)]
+    public void Products_MatchReference(int rows, int cols, int n, double sparsity, bool smallTiles)
+    {
+        var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, smallTiles));
+        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+        using (storage) using (dw) using (dm)
+        {
+            var csr = storage.Csr;
+            var x = RandomFloats(rng, cols * n);
+            var dyHost = RandomFloats(rng, rows * n);
+            using var dx = _acc.Allocate<float>(x);
+            using var dY = _acc.Allocate<float>(dyHost);
+            using var y = _acc.Allocate<float>(rows * n);
+            using var gx = _acc.Allocate<float>(cols * n);
+            using var gw = _acc.Allocate<float>(rows * cols);
+            foreach (var b in new[] { y, gx, gw })
+            {
+                _acc.DefaultStream.FillBytes(b.View, 0xFF);
+            }
+            SpmmTiling? tiling = smallTiles ? Small : null;
+            SddmmTiling? sddmm = smallTiles ? new SddmmTiling(3, 16, 64, 2, 4) : SddmmTiling.For(rows, cols, n, 1 - sparsity);
+            MaskedSparse.Spmm(_acc, csr, n, dx.ReadOnly, y.View, tiling);
+            MaskedSparse.SpmmTransposed(_acc, csr, n, dY.ReadOnly, gx.View, tiling);
+            MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, sddmm);
+            _acc.Synchronize();
+
+            double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
+            double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
+            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
+            double eW = SparseReference.RelativeError(gw.ToArray().AsSpan(0, want.Length), want);
+            TestContext.Out.WriteLine($"SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {want.Length})");
+            Assert.Multiple(() =>
+            {
+                Assert.That(eY, Is.LessThanOrEqualTo(Tolerance), "SpMM");
+                Assert.That(eX, Is.LessThanOrEqualTo(Tolerance), "SpMM^T");
+                Assert.That(eW, Is.LessThanOrEqualTo(Tolerance), "SDDMM");
+            });
+        }
+    }
+
+    [Test]
+    public void MaskedWeights_StayExactlyZero_AndRepackGathers()
+    {
+        const int rows = 23, cols = 41, n = 19;
+        var rng = new Random(7);
+        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, 0.8);
+        using (storage) using (dw) using (dm)
+        {
+            var csr = storage.Csr;
+            // A training step changes W everywhere (masked positions too); re-pack must follow W at the nonzeros only.
+            var w2 = RandomFloats(rng, rows * cols);
+            dw.CopyFromHost(w2);
+            MaskedSparse.Repack(_acc, csr, dw.ReadOnly);
+            using var dense = _acc.Allocate<float>(rows * cols);
+            _acc.DefaultStream.FillBytes(dense.View, 0xFF);
+            MaskedSparse.ScatterToDense(_acc, csr, csr.Values, dense.View);
+            var x = RandomFloats(rng, cols * n);
+            var dyHost = RandomFloats(rng, rows * n);
+            using var dx = _acc.Allocate<float>(x);
+            using var dY = _acc.Allocate<float>(dyHost);
+            using var gw = _acc.Allocate<float>(rows * cols);
+            using var gwDense = _acc.Allocate<float>(rows * cols);
+            _acc.DefaultStream.FillBytes(gwDense.View, 0xFF);
+            MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View);
+            MaskedSparse.ScatterToDense(_acc, csr, gw.View, gwDense.View);
+            using var y = _acc.Allocate<float>(rows * n);
+            MaskedSparse.Spmm(_acc, csr, n, dx.ReadOnly, y.View);
+            _acc.Synchronize();
+
+            var packed = dense.ToArray();
+            var grad = gwDense.ToArray();
+            for (int i = 0; i < rows * cols; i++)
+            {
+                if (mask[i] == 0f)
+                {
+                    Assert.That(BitConverter.SingleToInt32Bits(packed[i]), Is.Zero, $"weight {i} off the mask");
+                    Assert.That(BitConverter.SingleToInt32Bits(grad[i]), Is.Zero, $"gradient {i} off the mask");
+                }
+                else
+                {
+                    Assert.That(packed[i], Is.EqualTo(w2[i]), $"re-packed weight {i}");
+                    Assert.That(float.IsFinite(grad[i]), $"gradient {i}");
+                }
+            }
+            var tv = Download(csr.TValues);
+            var want = SparseReference.Build(w2, mask, rows, cols);
+            Assert.That(tv[..want.Nnz], Is.EqualTo(want.TValues), "re-packed CSC values");
+            double e = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w2, mask, rows, cols, n, x));
+            Assert.That(e, Is.LessThanOrEqualTo(Tolerance), "SpMM after re-pack");
+        }
+    }
+}
+
+[TestFixture]
+public sealed class CpuMaskedSparse : MaskedSparseSuite
+{
+    protected override Accelerator CreateAccelerator() => new CpuAccelerator();
+}
+
+[TestFixture("Portable Computing Language")]
+[TestFixture("NVIDIA")]
+public sealed class OpenClMaskedSparse(string platform) : MaskedSparseSuite
+{
+    protected override Accelerator CreateAccelerator() =>
+        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
+            ? new OpenClAccelerator(device!)
+            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
+}
+
+[TestFixture]
+public sealed class CudaMaskedSparse : MaskedSparseSuite
+{
+    protected override Accelerator CreateAccelerator() =>
+        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
+}
