@@ -68,6 +68,18 @@ public sealed class TensorScope : IDisposable
     }
 
     /// <summary>Disposes the scope's tensors and closes it.</summary>
+    /// <summary>
+    /// Takes <paramref name="tensor"/> out of whatever scope would dispose it: the caller owns it from now
+    /// on. For state that outlives a step (optimizer moments, running statistics, module weights) created
+    /// while a scope is open.
+    /// </summary>
+    public static T Own<T>(T tensor) where T : Tensor
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        tensor.Scope = null;
+        return tensor;
+    }
+
     public void Dispose()
     {
         if (_disposed)

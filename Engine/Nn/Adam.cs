@@ -1,0 +1,97 @@
+using GanEngine.Ops.Optim;
+using GanEngine.Tensors;
+
+namespace GanEngine.Nn;
+
+/// <summary>
+/// <c>torch.optim.Adam</c> / <c>AdamW</c> over a set of parameters: one fused kernel per parameter and
+/// step (<see cref="Optimizers.Adam"/>), moments allocated at the first step (from the caching
+/// allocator), the step count on the host, so a step never waits for the device. An optional mask per
+/// parameter keeps masked weights and their moments exactly zero (sparse training).
+/// </summary>
+public sealed class Adam : IDisposable
+{
+    private readonly Parameter[] _parameters;
+    private readonly Tensor?[] _mask;
+    private readonly Tensor[] _expAvg;
+    private readonly Tensor[] _expAvgSq;
+    private long _step;
+
+    /// <param name="parameters">The parameters to update (their <see cref="Tensor.Grad"/> is read).</param>
+    /// <param name="hyperparameters">Learning rate, betas, eps, weight decay; PyTorch's defaults when omitted.</param>
+    /// <param name="decoupledWeightDecay">AdamW (decoupled decay) instead of Adam's L2 term.</param>
+    public Adam(IEnumerable<Parameter> parameters, AdamHyperparameters? hyperparameters = null, bool decoupledWeightDecay = false)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        _parameters = [.. parameters];
+        Hyperparameters = hyperparameters ?? AdamHyperparameters.Adam;
+        Hyperparameters.Validate();
+        DecoupledWeightDecay = decoupledWeightDecay;
+        _mask = new Tensor?[_parameters.Length];
+        // The moments belong to the optimizer, not to any scope open now.
+        _expAvg = [.. _parameters.Select(p => TensorScope.Own(Tensor.Zeros(p.Accelerator, p.ShapeArray(), p.Stream)))];
+        _expAvgSq = [.. _parameters.Select(p => TensorScope.Own(Tensor.Zeros(p.Accelerator, p.ShapeArray(), p.Stream)))];
+    }
+
+    public AdamHyperparameters Hyperparameters { get; set; }
+
+    public bool DecoupledWeightDecay { get; }
+
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>Steps taken so far (PyTorch's <c>state['step']</c>).</summary>
+    public long StepCount => _step;
+
+    /// <summary>Keeps parameter <paramref name="index"/> zero where <paramref name="mask"/> is 0 (same shape;
+    /// the optimizer keeps a reference, the caller keeps ownership). Null removes the mask.</summary>
+    public void SetMask(int index, Tensor? mask)
+    {
+        if (mask is not null && mask.Length != _parameters[index].Length)
+        {
+            throw new ArgumentException($"The mask has {mask.Length} elements, parameter {index} has {_parameters[index].Length}.");
+        }
+        _mask[index] = mask;
+    }
+
+    /// <summary>One update of every parameter that has a gradient.</summary>
+    public void Step()
+    {
+        _step++;
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            if (p.Grad is not { } grad)
+            {
+                continue;
+            }
+            var m = _expAvg[i];
+            var v = _expAvgSq[i];
+            var h = Hyperparameters;
+            if (DecoupledWeightDecay)
+            {
+                Optimizers.AdamW(p.Stream, p.DenseView, grad.DenseView, m.DenseView, v.DenseView, p.Length, _step, h, _mask[i]?.DenseView);
+            }
+            else
+            {
+                Optimizers.Adam(p.Stream, p.DenseView, grad.DenseView, m.DenseView, v.DenseView, p.Length, _step, h, _mask[i]?.DenseView);
+            }
+        }
+    }
+
+    /// <summary>Clears every parameter's gradient (<c>optimizer.zero_grad()</c>: set to none).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in _parameters)
+        {
+            p.ZeroGrad();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _expAvg.Concat(_expAvgSq))
+        {
+            t.Dispose();
+        }
+    }
+}
