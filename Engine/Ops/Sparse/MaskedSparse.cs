@@ -139,8 +139,25 @@ public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, 
 /// and 32 columns of Y per block), <see cref="ChunkRows"/> rows of the dense operand per shared chunk.</summary>
 public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, int ChunkRows)
 {
-    /// <summary>256 threads, 4 per row (64 rows per block), chunks of up to 256 rows of X (64 KiB).</summary>
-    public static SpmmSplitTiling For(int inner) => new(256, 4, Math.Min(256, ((inner + 7) / 8) * 8));
+    /// <summary>The forward default, measured on the H200 (run 3): 512 threads, 4 per row (128 rows per block), chunks
+    /// of up to 256 rows of X (64 KiB).</summary>
+    public static SpmmSplitTiling For(int inner) => new(512, 4, Math.Min(256, ((inner + 7) / 8) * 8));
+
+    /// <summary>The transposed default (short CSC rows when W has few rows): 256 threads, 2 per row.</summary>
+    public static SpmmSplitTiling ForTransposed(int inner) => new(256, 2, Math.Min(256, ((inner + 7) / 8) * 8));
+
+    /// <summary>Caps a default at what the device runs: 256 threads (OpenCL drivers may refuse more for this
+    /// kernel's registers) and the shared memory per block.</summary>
+    internal SpmmSplitTiling FitTo(AcceleratorInfo? info)
+    {
+        if (info is null || info.Kind == AcceleratorKind.Cuda)
+        {
+            return this;
+        }
+        var t = this with { Threads = Math.Min(Threads, 256) };
+        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (64 * sizeof(float))) / 8 * 8));
+        return t with { ChunkRows = chunk };
+    }
 
     public int RowsPerBlock => Threads / ThreadsPerRow;
 
@@ -164,13 +181,14 @@ public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn
     /// <summary>Largest dynamic shared memory the split SDDMM asks for; above it the tiled SDDMM is used.</summary>
     public const int MaxSharedBytes = 200 * 1024;
 
-    /// <summary>512 threads, 4 per column, PerThread from the expected column length (density hint), and
-    /// enough slices of n for about two blocks per multiprocessor of an H200.</summary>
-    public static SddmmSplitTiling For(int rows, int cols, int n, double densityHint = 1.0)
+    /// <summary>512 threads, 4 per column, PerThread covering the expected column length plus 3 standard
+    /// deviations (at most 8; longer columns take more batches), and enough slices of n for about two blocks per
+    /// multiprocessor of an H200.</summary>
+    public static SddmmSplitTiling For(int rows, int cols, int n, double densityHint = 1.0, int threads = 512)
     {
-        const int threads = 512, sub = 4;
+        const int sub = 4;
         double perColumn = Math.Max(1.0, rows * Math.Clamp(densityHint, 0.0, 1.0));
-        int perThread = (int)Math.Clamp(Math.Ceiling(perColumn / sub), 1, 8);
+        int perThread = (int)Math.Clamp(Math.Ceiling((perColumn + (3 * Math.Sqrt(perColumn))) / sub), 1, 8);
         int columnBlocks = (cols + (threads / sub) - 1) / (threads / sub);
         int chunks = (n + 31) / 32;
         int slices = Math.Clamp((264 + columnBlocks - 1) / columnBlocks, 1, chunks);
@@ -259,7 +277,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols));
+            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols).FitTo(InfoOf(launcher)));
         }
     }
 
@@ -288,7 +306,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.ColOrder, dy, dx, SpmmSplitTiling.For(s.Rows));
+            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.ColOrder, dy, dx, SpmmSplitTiling.ForTransposed(s.Rows).FitTo(InfoOf(launcher)));
         }
     }
 
@@ -316,8 +334,11 @@ public static class MaskedSparse
         CheckLength(dw, s.Capacity, nameof(dw));
         if (tiling is null)
         {
-            var split = SddmmSplitTiling.For(s.Rows, s.Cols, n);
-            if (split.SharedBytes(s.Rows) <= SddmmSplitTiling.MaxSharedBytes)
+            var info = InfoOf(launcher);
+            bool cuda = info is null || info.Kind == AcceleratorKind.Cuda;
+            var split = SddmmSplitTiling.For(s.Rows, s.Cols, n, 1.0, cuda ? 512 : 256);
+            int limit = cuda ? SddmmSplitTiling.MaxSharedBytes : Math.Min(SddmmSplitTiling.MaxSharedBytes, info!.MaxSharedMemoryPerBlock);
+            if (split.SharedBytes(s.Rows) <= limit)
             {
                 SplitSddmm(launcher, csr, n, dy, x, dw, split);
                 return;
@@ -391,6 +412,14 @@ public static class MaskedSparse
                 t.Warps, t.RowsPerWarp, t.ColumnsPerLane, t.ChunkRows);
         }
     }
+
+    /// <summary>The device behind a launcher (an accelerator or one of its streams), or null for other launchers.</summary>
+    private static AcceleratorInfo? InfoOf(IKernelLauncher launcher) => launcher switch
+    {
+        Accelerator a => a.Info,
+        AcceleratorStream stream => stream.Accelerator.Info,
+        _ => null,
+    };
 
     private static LaunchConfig GridStride(long elements)
     {

@@ -825,6 +825,9 @@ public static partial class MaskedSparseKernels
 
     // ---- split-row kernels (v3): nonzeros held in registers, the dense operand staged once per block ----
 
+    /// <summary>Loads in flight per thread while staging a chunk in shared memory (all issued before the stores).</summary>
+    public const int StageWidth = 8;
+
     /// <summary>Y[rows, n] = W X, W in CSR with a row order. A block owns THREADS / SUB swizzled rows and 32
     /// columns of Y (n0 = 32 BlockIdx.X); each row is shared by SUB consecutive threads, which take its
     /// nonzeros round-robin (q = start + u, + SUB, ...). X is staged BK rows at a time in shared memory, each
@@ -843,6 +846,7 @@ public static partial class MaskedSparseKernels
     {
         var shared = Shared.Dynamic<float>();
         Span<float> acc = stackalloc float[32];
+        Span<float> stage = stackalloc float[StageWidth];
         int tid = ThreadIdx.X;
         int lane = tid % 32;
         int u = tid % SUB;
@@ -864,17 +868,29 @@ public static partial class MaskedSparseKernels
 
         for (int k0 = 0; k0 < inner; k0 += BK)
         {
-            for (int index = tid; index < BK * 32; index += THREADS)
+            for (int based = 0; based < BK * 32; based += THREADS * StageWidth)
             {
-                int kk = index / 32;
-                int c = index % 32;
-                float v = 0f;
-                if (k0 + kk < inner && n0 + c < n)
+                for (int l = 0; l < StageWidth; l++)
                 {
-                    v = x[((k0 + kk) * n) + n0 + c];
+                    int index = based + tid + (l * THREADS);
+                    int kk = index / 32;
+                    float v = 0f;
+                    if (index < BK * 32 && k0 + kk < inner && n0 + (index % 32) < n)
+                    {
+                        v = x[((k0 + kk) * n) + n0 + (index % 32)];
+                    }
+                    stage[l] = v;
                 }
-                shared[(kk * 64) + c] = v;
-                shared[(kk * 64) + c + 32] = v;
+                for (int l = 0; l < StageWidth; l++)
+                {
+                    int index = based + tid + (l * THREADS);
+                    if (index < BK * 32)
+                    {
+                        int at = ((index / 32) * 64) + (index % 32);
+                        shared[at] = stage[l];
+                        shared[at + 32] = stage[l];
+                    }
+                }
             }
             Group.Barrier();
 
@@ -955,6 +971,7 @@ public static partial class MaskedSparseKernels
         var shared = Shared.Dynamic<float>();
         Span<float> acc = stackalloc float[T];
         Span<int> rowOffset = stackalloc int[T];
+        Span<float> stage = stackalloc float[StageWidth];
         int tid = ThreadIdx.X;
         int lane = tid % 32;
         int u = tid % SUB;
@@ -991,29 +1008,39 @@ public static partial class MaskedSparseKernels
 
             for (int c0 = nStart; c0 < nEnd; c0 += 32)
             {
-                for (int index = tid; index < rows * 32; index += THREADS)
+                // dy[all rows, chunk] then x[the block's columns, chunk], StageWidth loads in flight per thread.
+                int total = (rows + (THREADS / SUB)) * 32;
+                for (int based = 0; based < total; based += THREADS * StageWidth)
                 {
-                    int i = index / 32;
-                    int c = index % 32;
-                    float v = 0f;
-                    if (c0 + c < nEnd)
+                    for (int l = 0; l < StageWidth; l++)
                     {
-                        v = dy[(i * n) + c0 + c];
+                        int index = based + tid + (l * THREADS);
+                        int r = index / 32;
+                        int c = index % 32;
+                        float v = 0f;
+                        if (index < total && c0 + c < nEnd)
+                        {
+                            if (r < rows)
+                            {
+                                v = dy[(r * n) + c0 + c];
+                            }
+                            else if (slot0 + r - rows < cols)
+                            {
+                                v = x[(colOrder[slot0 + r - rows] * n) + c0 + c];
+                            }
+                        }
+                        stage[l] = v;
                     }
-                    shared[(i * 64) + c] = v;
-                    shared[(i * 64) + c + 32] = v;
-                }
-                for (int index = tid; index < (THREADS / SUB) * 32; index += THREADS)
-                {
-                    int s = index / 32;
-                    int c = index % 32;
-                    float v = 0f;
-                    if (slot0 + s < cols && c0 + c < nEnd)
+                    for (int l = 0; l < StageWidth; l++)
                     {
-                        v = x[(colOrder[slot0 + s] * n) + c0 + c];
+                        int index = based + tid + (l * THREADS);
+                        if (index < total)
+                        {
+                            int at = ((index / 32) * 64) + (index % 32);
+                            shared[at] = stage[l];
+                            shared[at + 32] = stage[l];
+                        }
                     }
-                    shared[xBase + (s * 64) + c] = v;
-                    shared[xBase + (s * 64) + c + 32] = v;
                 }
                 Group.Barrier();
                 for (int c = 0; c < 32; c++)
