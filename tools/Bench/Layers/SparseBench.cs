@@ -28,7 +28,6 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         ("s512u4k256", 512, 4, 256),
         ("s512u8k256", 512, 8, 256),
         ("s512u4k128", 512, 4, 128),
-        ("s1024u8k256", 1024, 8, 256),
         ("s256u4k256", 256, 4, 256),
     ];
 
