@@ -1,4 +1,3 @@
-using System.Globalization;
 using GanEngine.Accelerators;
 using GanEngine.Kernels;
 using GanEngine.Ops.Sparse;
@@ -21,16 +20,19 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
 
     private static readonly int[] Sparsities = [0, 70, 80, 90, 95];
 
-    /// <summary>SpMM tilings tried on the first shape at 90% (name suffix, tiling); the first is the default.</summary>
-    private static readonly (string Name, SpmmTiling Tiling)[] SpmmVariants =
+    /// <summary>Split-row SpMM tilings tried at 90% (name suffix, threads, threads per row, chunk rows; chunk rows
+    /// capped at the inner size); the default is SpmmSplitTiling.For.</summary>
+    private static readonly (string Name, int Threads, int Sub, int Chunk)[] SplitVariants =
     [
-        ("w8r4t4k32", new SpmmTiling(8, 4, 4, 32)),
-        ("w4r4t4k32", new SpmmTiling(4, 4, 4, 32)),
-        ("w16r4t4k32", new SpmmTiling(16, 4, 4, 32)),
-        ("w8r4t4k16", new SpmmTiling(8, 4, 4, 16)),
-        ("w8r4t4k64", new SpmmTiling(8, 4, 4, 64)),
-        ("w8r2t4k32", new SpmmTiling(8, 2, 4, 32)),
+        ("s256u2k256", 256, 2, 256),
+        ("s512u4k256", 512, 4, 256),
+        ("s512u8k256", 512, 8, 256),
+        ("s512u4k128", 512, 4, 128),
+        ("s256u4k256", 256, 4, 256),
     ];
+
+    /// <summary>The previous (tiled, X streamed in small chunks) SpMM, kept as a row for comparison.</summary>
+    private static readonly SpmmTiling OldTiling = new(16, 4, 4, 32);
 
     public void Register(Action<string, Func<BenchResult>> run)
     {
@@ -42,7 +44,7 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         {
             foreach (int s in Sparsities)
             {
-                RunShape(run, m, k, n, s, variants: s == 90 && (m, k, n) == shapes[0]);
+                RunShape(run, m, k, n, s, variants: s == 90);
             }
         }
     }
@@ -74,7 +76,10 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         int nnz = rowPtr[m];
         var colIdx = Download(csr.ColIdx);
         double flops = 2.0 * nnz * n;
-        var sddmmTiling = SddmmTiling.For(m, k, n, 1 - (sparsityPercent / 100.0));
+        double density = 1 - (sparsityPercent / 100.0);
+        var sddmmTiling = SddmmTiling.For(m, k, n, density);
+        var splitSddmm = SddmmSplitTiling.For(m, k, n, density);
+        bool splitFits = splitSddmm.SharedBytes(m) <= SddmmSplitTiling.MaxSharedBytes;
 
         if (sparsityPercent == 90)
         {
@@ -153,35 +158,61 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
             () => MaskedSparse.Spmm(accelerator, csr, n, dx.ReadOnly, y.View), y, SampleY, m * n));
         if (variants)
         {
-            foreach (var (vname, tiling) in SpmmVariants)
+            run($"sparse-spmm-{tag}-old", () => Checked($"sparse-spmm-{tag}-old",
+                () => MaskedSparse.Spmm(accelerator, csr, n, dx.ReadOnly, y.View, OldTiling), y, SampleY, m * n));
+            foreach (var (vname, threads, sub, chunk) in SplitVariants)
             {
+                var t = new SpmmSplitTiling(threads, sub, Math.Min(chunk, ((k + 7) / 8) * 8));
                 run($"sparse-spmm-{tag}-{vname}", () => Checked($"sparse-spmm-{tag}-{vname}",
-                    () => MaskedSparse.Spmm(accelerator, csr, n, dx.ReadOnly, y.View, tiling), y, SampleY, m * n));
+                    () => MaskedSparse.Spmm(accelerator, csr, n, dx.ReadOnly, y.View, t), y, SampleY, m * n));
             }
         }
         run($"sparse-spmmt-{tag}", () => Checked($"sparse-spmmt-{tag}",
             () => MaskedSparse.SpmmTransposed(accelerator, csr, n, ddy.ReadOnly, gx.View), gx, SampleDx, k * n));
         if (variants)
         {
-            foreach (var (vname, tiling) in SpmmVariants.Skip(1))
+            run($"sparse-spmmt-{tag}-old", () => Checked($"sparse-spmmt-{tag}-old",
+                () => MaskedSparse.SpmmTransposed(accelerator, csr, n, ddy.ReadOnly, gx.View, OldTiling), gx, SampleDx, k * n));
+            foreach (var (vname, threads, sub, chunk) in SplitVariants)
             {
+                var t = new SpmmSplitTiling(threads, sub, Math.Min(chunk, ((m + 7) / 8) * 8));
                 run($"sparse-spmmt-{tag}-{vname}", () => Checked($"sparse-spmmt-{tag}-{vname}",
-                    () => MaskedSparse.SpmmTransposed(accelerator, csr, n, ddy.ReadOnly, gx.View, tiling), gx, SampleDx, k * n));
+                    () => MaskedSparse.SpmmTransposed(accelerator, csr, n, ddy.ReadOnly, gx.View, t), gx, SampleDx, k * n));
             }
         }
-        run($"sparse-sddmm-{tag}", () => Checked($"sparse-sddmm-{tag}",
-            () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, sddmmTiling), gw, SampleDw, nnz));
+        if (splitFits)
+        {
+            run($"sparse-sddmm-{tag}", () => Checked($"sparse-sddmm-{tag}",
+                () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, splitSddmm), gw, SampleDw, nnz));
+        }
+        else
+        {
+            run($"sparse-sddmm-{tag}", () => Checked($"sparse-sddmm-{tag}",
+                () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, sddmmTiling), gw, SampleDw, nnz));
+        }
         if (variants)
         {
-            foreach (int perThread in new[] { 4, 8 })
+            run($"sparse-sddmm-{tag}-old", () => Checked($"sparse-sddmm-{tag}-old",
+                () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, sddmmTiling), gw, SampleDw, nnz));
+            int chunks = (n + 31) / 32;
+            int slices = (n + splitSddmm.SliceLength - 1) / splitSddmm.SliceLength;
+            var sddmmVariants = new (string Name, SddmmSplitTiling Tiling)[]
             {
-                foreach (int chunk in new[] { 8, 16 })
+                ("t256", splitSddmm with { Threads = 256 }),
+                ("u8", splitSddmm with { ThreadsPerColumn = 8, PerThread = Math.Max(1, (splitSddmm.PerThread + 1) / 2) }),
+                ("p8", splitSddmm with { PerThread = 8 }),
+                ("slices2x", splitSddmm with { SliceLength = Math.Max(1, (chunks + (2 * slices) - 1) / (2 * slices)) * 32 }),
+                ("slicesHalf", splitSddmm with { SliceLength = Math.Max(1, (chunks + Math.Max(1, slices / 2) - 1) / Math.Max(1, slices / 2)) * 32 }),
+            };
+            foreach (var (vname, t) in sddmmVariants)
+            {
+                if (t.SharedBytes(m) > SddmmSplitTiling.MaxSharedBytes)
                 {
-                    var t = sddmmTiling with { PerThread = perThread, ChunkColumns = chunk, ColumnsPerBlock = Math.Max(1, sddmmTiling.ColumnsPerBlock * perThread / 4) };
-                    string vname = string.Create(CultureInfo.InvariantCulture, $"sparse-sddmm-{tag}-t{perThread}c{chunk}");
-                    run(vname, () => Checked(vname,
-                        () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, t), gw, SampleDw, nnz));
+                    continue;
                 }
+                string name = $"sparse-sddmm-{tag}-{vname}";
+                run(name, () => Checked(name,
+                    () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, t), gw, SampleDw, nnz));
             }
         }
     }

@@ -153,6 +153,49 @@ public abstract class MaskedSparseSuite
         }
     }
 
+    /// <summary>The split-row SpMM and split-column SDDMM (the defaults) with explicit small tiles: several K chunks,
+    /// several slices of n, batches of a column's nonzeros, and partial blocks.</summary>
+    [TestCase(37, 53, 29, 0.5, 64, 2, 8, 3, 32)]
+    [TestCase(70, 45, 131, 0.9, 64, 4, 16, 1, 64)]
+    [TestCase(70, 45, 131, 0.0, 128, 8, 24, 2, 32)]
+    [TestCase(33, 97, 70, 0.99, 32, 1, 8, 1, 96)]
+    public void SplitKernels_MatchReference(int rows, int cols, int n, double sparsity, int threads, int sub, int chunkRows, int perThread, int slice)
+    {
+        var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, threads, sub));
+        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+        using (storage) using (dw) using (dm)
+        {
+            var csr = storage.Csr;
+            var x = RandomFloats(rng, cols * n);
+            var dyHost = RandomFloats(rng, rows * n);
+            using var dx = _acc.Allocate<float>(x);
+            using var dY = _acc.Allocate<float>(dyHost);
+            using var y = _acc.Allocate<float>(rows * n);
+            using var gx = _acc.Allocate<float>(cols * n);
+            using var gw = _acc.Allocate<float>(rows * cols);
+            foreach (var b in new[] { y, gx, gw })
+            {
+                _acc.DefaultStream.FillBytes(b.View, 0xFF);
+            }
+            var spmm = new SpmmSplitTiling(threads, sub, chunkRows);
+            MaskedSparse.Spmm(_acc, csr, n, dx.ReadOnly, y.View, spmm);
+            MaskedSparse.SpmmTransposed(_acc, csr, n, dY.ReadOnly, gx.View, spmm);
+            MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, new SddmmSplitTiling(threads, sub, perThread, slice));
+            _acc.Synchronize();
+            double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
+            double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
+            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
+            double eW = SparseReference.RelativeError(gw.ToArray().AsSpan(0, want.Length), want);
+            TestContext.Out.WriteLine($"split: SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {want.Length})");
+            Assert.Multiple(() =>
+            {
+                Assert.That(eY, Is.LessThanOrEqualTo(Tolerance), "SpMM");
+                Assert.That(eX, Is.LessThanOrEqualTo(Tolerance), "SpMM^T");
+                Assert.That(eW, Is.LessThanOrEqualTo(Tolerance), "SDDMM");
+            });
+        }
+    }
+
     [Test]
     public void MaskedWeights_StayExactlyZero_AndRepackGathers()
     {
