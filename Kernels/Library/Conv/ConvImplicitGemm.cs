@@ -19,7 +19,13 @@ namespace GanEngine.Kernels.Conv;
 /// <item>MODE 2, wgrad: M = oc, N = c KH KW, K = batch oh ow, split over BlockIdx.Z into chunks of
 /// kSplit; split z writes C to output[z M N + ...] (a workspace reduced by <see cref="SumSplits"/>,
 /// deterministic), or straight to gradWeight when there is one split.</item>
+/// <item>MODE 3, plain GEMM for the dgrad form when the small side is 1x1 and the kernel covers the whole big side
+/// (oh = ow = 1, pad 0, KH = h, KW = w: DCGAN's first transposed layer): M = batch, N = c KH KW, K = oc,
+/// A = a[row oc + k], B = b[k N + col], output[row N + col] (+ bias[col / (KH KW)]). MODE 1 would spend
+/// KH KW times the work on taps outside the 1x1 side.</item>
 /// </list>
+/// <para>G != 0 compiles the geometry (c, h, w, oc, oh, ow, pad) in as specializations: one variant per layer
+/// shape (the host does this on CUDA and the CPU accelerator, not on OpenCL where each variant costs a build).</para>
 /// <para><see cref="Tf32"/> follows <c>TensorCoreGemmTiled.Tf32Gemm</c> (fragment-ordered shared stages,
 /// 16-byte LDS, epilogue through shared memory) and hoists the per-row (A) and per-column (B) index
 /// decompositions out of the K loop into register arrays. <see cref="Fp32"/> follows <c>SimtGemm.Sgemm</c>
@@ -52,9 +58,13 @@ public static partial class ConvImplicitGemm
             {
                 result = (row / (PhaseRows(h, ph, s) * PhaseRows(w, pw, s))) * (oc * oh * ow);
             }
-            else
+            else if (mode == 2)
             {
                 result = row * (oh * ow);
+            }
+            else
+            {
+                result = row * oc;
             }
         }
         return result;
@@ -126,10 +136,14 @@ public static partial class ConvImplicitGemm
                     value = a[rowBase + (((o * oh) + y) * ow) + x];
                 }
             }
-            else
+            else if (mode == 2)
             {
                 int n = kk / (oh * ow);
                 value = a[(n * oc * oh * ow) + rowBase + (kk - (n * oh * ow))];
+            }
+            else
+            {
+                value = a[rowBase + kk];
             }
         }
         return value;
@@ -175,6 +189,10 @@ public static partial class ConvImplicitGemm
                     value = b[((((o * c) + column) * kh_) + ky) * kw_ + kx];
                 }
             }
+            else if (mode == 3)
+            {
+                value = b[(kk * (c * kh_ * kw_)) + column];
+            }
             else
             {
                 int n = kk / (oh * ow);
@@ -192,7 +210,7 @@ public static partial class ConvImplicitGemm
     }
 
     /// <summary>Stores C[row, column] where the mode puts it.</summary>
-    private static void Store(int mode, int s, ArrayView<float> output, ReadOnlyView<float> bias, int hasBias, int row, int column, int rows, int columns,
+    private static void Store(int mode, int kh_, int kw_, int s, ArrayView<float> output, ReadOnlyView<float> bias, int hasBias, int row, int column, int rows, int columns,
         int split, int c, int h, int w, int oc, int oh, int ow, int ph, int pw, float value)
     {
         if (row < rows && column < columns)
@@ -213,25 +231,42 @@ public static partial class ConvImplicitGemm
                 int ix = ((r - (iq * wq)) * s) + pw;
                 output[((((n * c) + column) * h) + iy) * w + ix] = hasBias != 0 ? value + bias[column] : value;
             }
-            else
+            else if (mode == 2)
             {
                 output[(((split * rows) + row) * columns) + column] = value;
+            }
+            else
+            {
+                output[(row * columns) + column] = hasBias != 0 ? value + bias[column / (kh_ * kw_)] : value;
             }
         }
     }
 
     /// <summary>TF32 tensor-core implicit GEMM (see the class remarks). Grid (ceil(N/BN), ceil(M/BM), phases or splits);
-    /// WM * WN must be 4.</summary>
+    /// WM * WN must be 4 (block tiles used: 128x128, 128x64, 128x16).</summary>
     [Kernel]
     [LaunchBounds(128, 1)]
     public static void Tf32(
-        int c, int h, int w, int oc, int oh, int ow, int pad,
-        int m, int n, int k, int kSplit, int hasBias,
+        int cArg, int hArg, int wArg, int ocArg, int ohArg, int owArg, int padArg,
+        int mArg, int nArg, int kArg, int kSplit, int hasBias,
         ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
         [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
         [Specialization] int WM, [Specialization] int WN,
-        [Specialization] int TM, [Specialization] int TN, [Specialization] int BK)
+        [Specialization] int TM, [Specialization] int TN, [Specialization] int BK,
+        [Specialization] int G, [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
+        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
     {
+        // G != 0: the geometry is compiled in (divisions by it become multiplies / shifts, loops over taps unroll).
+        int c = G != 0 ? GC : cArg;
+        int h = G != 0 ? GH : hArg;
+        int w = G != 0 ? GW : wArg;
+        int oc = G != 0 ? GOC : ocArg;
+        int oh = G != 0 ? GOH : ohArg;
+        int ow = G != 0 ? GOW : owArg;
+        int pad = G != 0 ? GPAD : padArg;
+        int m = G != 0 && MODE == 2 ? GOC : mArg;
+        int n = G != 0 ? (MODE == 0 ? GOC : (MODE == 1 ? GC : GC * KH * KW)) : nArg;
+        int k = G != 0 && MODE != 2 ? (MODE == 0 ? GC * KH * KW : (MODE == 1 ? GOC * ((KH + S - 1) / S) * ((KW + S - 1) / S) : GOC)) : kArg;
         var smem = Shared.Dynamic<float>();
 
         Span<float> acc = stackalloc float[TM * TN * 4];
@@ -389,8 +424,8 @@ public static partial class ConvImplicitGemm
         // conflicts for the accumulator writes (row stride BN + 8, resp. column stride BM + 4).
         int g = lane >> 2;
         int q = lane & 3;
-        int rs = MODE == 2 ? (WN * TN * 8) + 8 : 1;
-        int cs = MODE == 2 ? 1 : (WM * TM * 16) + 4;
+        int rs = MODE >= 2 ? (WN * TN * 8) + 8 : 1;
+        int cs = MODE >= 2 ? 1 : (WM * TM * 16) + 4;
         Group.Barrier();
         int outBase = ((((warpM * TM * 16) + g) * rs) + (((warpN * TN * 8) + (2 * q)) * cs));
         for (int slot = 0; slot < 4; slot++)
@@ -406,9 +441,9 @@ public static partial class ConvImplicitGemm
         Group.Barrier();
         for (int e = tid; e < (WM * TM * 16) * (WN * TN * 8); e += WM * WN * 32)
         {
-            int r = MODE == 2 ? e / (WN * TN * 8) : e % (WM * TM * 16);
-            int col = MODE == 2 ? e % (WN * TN * 8) : e / (WM * TM * 16);
-            Store(MODE, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[(r * rs) + (col * cs)]);
+            int r = MODE >= 2 ? e / (WN * TN * 8) : e % (WM * TM * 16);
+            int col = MODE >= 2 ? e % (WN * TN * 8) : e / (WM * TM * 16);
+            Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[(r * rs) + (col * cs)]);
         }
     }
 
@@ -417,13 +452,25 @@ public static partial class ConvImplicitGemm
     [Kernel]
     [LaunchBounds(256, 2)]
     public static void Fp32(
-        int c, int h, int w, int oc, int oh, int ow, int pad,
-        int m, int n, int k, int kSplit, int hasBias,
+        int cArg, int hArg, int wArg, int ocArg, int ohArg, int owArg, int padArg,
+        int mArg, int nArg, int kArg, int kSplit, int hasBias,
         ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
         [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
         [Specialization] int BM, [Specialization] int BN, [Specialization] int BK,
-        [Specialization] int TM, [Specialization] int TN)
+        [Specialization] int TM, [Specialization] int TN,
+        [Specialization] int G, [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
+        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
     {
+        int c = G != 0 ? GC : cArg;
+        int h = G != 0 ? GH : hArg;
+        int w = G != 0 ? GW : wArg;
+        int oc = G != 0 ? GOC : ocArg;
+        int oh = G != 0 ? GOH : ohArg;
+        int ow = G != 0 ? GOW : owArg;
+        int pad = G != 0 ? GPAD : padArg;
+        int m = G != 0 && MODE == 2 ? GOC : mArg;
+        int n = G != 0 ? (MODE == 0 ? GOC : (MODE == 1 ? GC : GC * KH * KW)) : nArg;
+        int k = G != 0 && MODE != 2 ? (MODE == 0 ? GC * KH * KW : (MODE == 1 ? GOC * ((KH + S - 1) / S) * ((KW + S - 1) / S) : GOC)) : kArg;
         var tileA = Shared.Allocate<float>(2 * BK * (BM + 4));
         var tileB = Shared.Allocate<float>(2 * BK * BN);
         Span<float> acc = stackalloc float[TM * TN];
@@ -515,7 +562,7 @@ public static partial class ConvImplicitGemm
         {
             for (int j = 0; j < TN; j++)
             {
-                Store(MODE, S, output, bias, hasBias, rowStart + ty + (i * (BM / TM)), columnStart + tx + (j * (BN / TN)), rows, n, z,
+                Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + ty + (i * (BM / TM)), columnStart + tx + (j * (BN / TN)), rows, n, z,
                     c, h, w, oc, oh, ow, ph, pw, acc[(i * TN) + j]);
             }
         }
