@@ -96,6 +96,26 @@ public static class Conv2d
         ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, 1, 0);
     }
 
+    /// <summary>Floats of workspace the <see cref="Forward(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode)"/>
+    /// overload can use (0: none): shapes with few output tiles and a long reduction (1x1 outputs) are split over the
+    /// reduction into it and summed in order (deterministic). A function of the shape only.</summary>
+    public static long ForwardWorkspaceElements(in Conv2dShape shape) => ConvLaunch.ForwardWorkspace(ConvLaunch.Geometry.Of(shape));
+
+    /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: no split, same result).</summary>
+    public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode)
+    {
+        shape.Validate();
+        Check(input, shape.InputElements, nameof(input));
+        Check(weight, shape.WeightElements, nameof(weight));
+        Check(output, shape.OutputElements, nameof(output));
+        if (bias is { } b)
+        {
+            Check(b, shape.OutChannels, nameof(bias));
+        }
+        ConvLaunch.Forward(launcher, mode, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, workspace);
+    }
+
     /// <summary>Forward with <see cref="MathSettings.Default"/>.</summary>
     public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
         ReadOnlyView<float>? bias, ArrayView<float> output) => Forward(launcher, shape, input, weight, bias, output, MathSettings.Default);
@@ -211,6 +231,47 @@ internal static class ConvLaunch
         return (splits, kSplit);
     }
 
+    private const int MinSplitKForward = 256;
+
+    /// <summary>Split over K of the forward form: only when its blocks would fill less than half the GPU and K is long
+    /// (DCGAN's 1x1-output input gradient: M = batch, N = 128, K = 8192). A function of the shape only.</summary>
+    internal static (int Splits, int KSplit) ForwardSplit(in Geometry g)
+    {
+        int m = g.Batch * g.Oh * g.Ow, n = g.Oc, k = g.C * g.K * g.KW;
+        var t = TileFor(n, (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile));
+        long blocks = (long)((n + TileN(t) - 1) / TileN(t)) * ((m + (t.Wm * t.Tm * 16) - 1) / (t.Wm * t.Tm * 16));
+        if (blocks * 2 >= TargetBlocks || k < 2 * MinSplitKForward)
+        {
+            return (1, k);
+        }
+        int splits = (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward));
+        int kSplit = (((k + splits - 1) / splits) + Bk - 1) / Bk * Bk;
+        splits = (k + kSplit - 1) / kSplit;
+        return (splits, kSplit);
+    }
+
+    internal static long ForwardWorkspace(in Geometry g)
+    {
+        var (splits, _) = ForwardSplit(g);
+        return splits > 1 ? (long)splits * g.Batch * g.Oc * g.Oh * g.Ow : 0;
+    }
+
+    /// <summary>The forward form (MODE 0), split over K into <paramref name="workspace"/> when <see cref="ForwardSplit"/> says so
+    /// and the workspace is large enough; otherwise unsplit.</summary>
+    internal static void Forward(IKernelLauncher launcher, MathMode mode, in Geometry g, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace)
+    {
+        var (splits, kSplit) = ForwardSplit(g);
+        long length = (long)g.Batch * g.Oc * g.Oh * g.Ow;
+        if (splits == 1 || workspace is not { } ws || ws.Length < splits * length)
+        {
+            Run(launcher, mode, 0, g, input, weight, bias, output, 1, 0);
+            return;
+        }
+        Run(launcher, mode, 0, g, input, weight, bias, ws, splits, kSplit);
+        ConvImplicitGemm.LaunchSumSplits(launcher, new LaunchConfig(new Dim3((int)((length + 255) / 256)), new Dim3(256)), (int)length, splits, ws, output);
+    }
+
     internal static long WgradWorkspace(in Geometry g)
     {
         var (splits, _) = WgradSplit(g);
@@ -265,7 +326,12 @@ internal static class ConvLaunch
                 (m, n, k, z) = (g.Oc, g.C * g.K * g.KW, g.Batch * g.Oh * g.Ow, splits);
                 break;
         }
-        if (kernelMode != 2)
+        if (kernelMode == 0)
+        {
+            z = splits;
+            kSplit = splits > 1 ? kSplit : k;
+        }
+        else if (kernelMode != 2)
         {
             kSplit = k;
         }

@@ -11,7 +11,8 @@ namespace GanEngine.Kernels.Conv;
 /// "small side" (batch, oc, oh, ow); weight (oc, c, KH, KW); stride S, padding pad.</para>
 /// <list type="bullet">
 /// <item>MODE 0, forward: M = batch oh ow, N = oc, K = c KH KW. A = input gathered, B[k, o] = weight[o K + k];
-/// C[m, o] -> output[n, o, p] (+ bias[o]).</item>
+/// C[m, o] -> output[n, o, p] (+ bias[o]). Optionally split over K like MODE 2 (small M N, large K: the 1x1-output
+/// input gradient of DCGAN's first layer): split z writes plane z of a workspace, bias in plane 0.</item>
 /// <item>MODE 1, dgrad, split by stride phase (BlockIdx.Z = (ph, pw)): rows are the input pixels with
 /// ih = S iq + ph, iw = S jq + pw; only the taps kh = khF + S jh (khF = (ph + pad) mod S) reach them, so
 /// K = oc ceil(KH/S) ceil(KW/S) and no multiply is wasted on the zeros a strided dgrad would insert.
@@ -217,8 +218,10 @@ public static partial class ConvImplicitGemm
         {
             if (mode == 0)
             {
+                // Split z (grid z > 1: a workspace of z planes, summed by SumSplits) adds the bias once, in plane 0.
                 int n = row / (oh * ow);
-                output[(((n * oc) + column) * (oh * ow)) + (row - (n * oh * ow))] = hasBias != 0 ? value + bias[column] : value;
+                output[(split * rows * columns) + (((n * oc) + column) * (oh * ow)) + (row - (n * oh * ow))] =
+                    hasBias != 0 && split == 0 ? value + bias[column] : value;
             }
             else if (mode == 1)
             {
@@ -292,8 +295,8 @@ public static partial class ConvImplicitGemm
         int ph = MODE == 1 ? z / S : 0;
         int pw = MODE == 1 ? z % S : 0;
         int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (m / (((h + S - 1) / S) * ((w + S - 1) / S))) : m;
-        int kBegin = MODE == 2 ? z * kSplit : 0;
-        int kEnd = MODE == 2 ? KMath.Min(k, kBegin + kSplit) : k;
+        int kBegin = MODE == 2 || MODE == 0 ? z * kSplit : 0;
+        int kEnd = MODE == 2 || MODE == 0 ? KMath.Min(k, kBegin + kSplit) : k;
         int tiles = (kEnd - kBegin + BK - 1) / BK;
         int aFloats = (WM * TM) * (BK / 8) * Chunk;
         int stageFloats = aFloats + ((WN * TN / 2) * (BK / 8) * Chunk);
@@ -488,8 +491,8 @@ public static partial class ConvImplicitGemm
         int ph = MODE == 1 ? z / S : 0;
         int pw = MODE == 1 ? z % S : 0;
         int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (m / (((h + S - 1) / S) * ((w + S - 1) / S))) : m;
-        int kBegin = MODE == 2 ? z * kSplit : 0;
-        int kEnd = MODE == 2 ? KMath.Min(k, kBegin + kSplit) : k;
+        int kBegin = MODE == 2 || MODE == 0 ? z * kSplit : 0;
+        int kEnd = MODE == 2 || MODE == 0 ? KMath.Min(k, kBegin + kSplit) : k;
         int tiles = (kEnd - kBegin + BK - 1) / BK;
         int threads = (BM / TM) * (BN / TN);
 
