@@ -307,12 +307,14 @@ public static partial class ConvImplicitGemm
         int kkA = lane & 7;
         int rowA = rowStart + (2 * p) + b3 + (8 * b4);
         int storeA = (p * 36) + (b3 * 16) + (4 * (kkA & 3)) + b4 + (2 * (kkA >> 2));
-        int nn = lane & 15;
-        int hh = lane >> 4;
+        // B staging: each 16-column x 8-k chunk is loaded by the 128 threads, one element each. MODES 0/1 read weights
+        // along k (weight[o K + k] resp. 2x2 taps of a 4x4 kernel): 8 consecutive threads take 8 consecutive k of one column
+        // (one 32-byte sector per 8 lanes instead of one per lane); MODES 2/3 read along columns: lanes take 16 columns.
+        int nn = MODE <= 1 ? (tid >> 3) & 15 : lane & 15;
+        int kB = MODE <= 1 ? tid & 7 : p + (4 * (lane >> 4));
         int gB = nn & 7;
         int columnB = columnStart + nn;
-        int kB = p + (4 * hh);
-        int storeB = aFloats + ((gB >> 1) * 36) + ((gB & 1) * 16) + (4 * p) + hh + (2 * (nn >> 3));
+        int storeB = aFloats + ((gB >> 1) * 36) + ((gB & 1) * 16) + (4 * (kB & 3)) + (kB >> 2) + (2 * (nn >> 3));
         int readLane = ((lane >> 3) * 36) + ((lane & 7) * 4);
 
         // Hoisted index decompositions: this thread's WM TM A rows and WN TN / 2 B columns.
