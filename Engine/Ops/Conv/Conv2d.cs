@@ -96,6 +96,26 @@ public static class Conv2d
         ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, 1, 0);
     }
 
+    /// <summary>Floats of workspace the <see cref="Forward(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode)"/>
+    /// overload can use (0: none): shapes with few output tiles and a long reduction (1x1 outputs) are split over the
+    /// reduction into it and summed in order (deterministic). A function of the shape only.</summary>
+    public static long ForwardWorkspaceElements(in Conv2dShape shape) => ConvLaunch.ForwardWorkspace(ConvLaunch.Geometry.Of(shape));
+
+    /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: no split, same result).</summary>
+    public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode)
+    {
+        shape.Validate();
+        Check(input, shape.InputElements, nameof(input));
+        Check(weight, shape.WeightElements, nameof(weight));
+        Check(output, shape.OutputElements, nameof(output));
+        if (bias is { } b)
+        {
+            Check(b, shape.OutChannels, nameof(bias));
+        }
+        ConvLaunch.Forward(launcher, mode, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, workspace);
+    }
+
     /// <summary>Forward with <see cref="MathSettings.Default"/>.</summary>
     public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
         ReadOnlyView<float>? bias, ArrayView<float> output) => Forward(launcher, shape, input, weight, bias, output, MathSettings.Default);
@@ -149,10 +169,10 @@ public static class Conv2d
 /// <summary>Tile choice and launches shared by <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>.</summary>
 internal static class ConvLaunch
 {
-    // TF32: 128 x 128 block, 4 warps of 64 x 64, BK 32 (TensorCoreGemmTiled's default). FP32: SimtGemm's 128 x 128 x 8, 8 x 8.
-    private const int Wm = 2, Wn = 2, Tm = 4, Tn = 8, Bk = 32;
+    // TF32: 128 x BN block, 4 warps, BK 32 (TensorCoreGemmTiled's default is 128 x 128). FP32: SimtGemm's 128 x 128 x 8, 8 x 8.
+    private const int Bk = 32;
     private const int Tile = 128;
-    private const int TargetBlocks = 264;      // wgrad split target: about 2 blocks per SM of an H100/H200
+    private const int TargetBlocks = 264;      // wgrad split target: 2 blocks per SM of an H100/H200 (one wave)
     private const int MinSplitK = 512;
 
     /// <summary>Conv geometry: (c, h, w) the convolution's input side, (oc, oh, ow) its output side.</summary>
@@ -160,7 +180,27 @@ internal static class ConvLaunch
     {
         public static Geometry Of(in Conv2dShape s) => new(s.Batch, s.InChannels, s.Height, s.Width, s.OutChannels, s.OutHeight, s.OutWidth,
             s.KernelH, s.KernelW, s.StrideH, s.PadH);
+
+        /// <summary>The dgrad form is a plain GEMM (MODE 3): 1x1 small side, kernel covering the whole big side.</summary>
+        public bool DgradIsGemm => Oh == 1 && Ow == 1 && Pad == 0 && K == H && KW == W;
     }
+
+    /// <summary>TF32 warp layout (WM, WN, TM, TN): block tile (16 WM TM) x (8 WN TN). Narrow N tiles for 3-channel sides
+    /// (a 128-wide tile would run at 2% use) and 128 x 64 when 128 x 128 tiles would not give every SM one block (run 2: 128 x 64 at 256 blocks was 1.4x slower).</summary>
+    private static (int Wm, int Wn, int Tm, int Tn) TileFor(int n, long blocks128)
+    {
+        if (n <= 16)
+        {
+            return (4, 1, 2, 2);
+        }
+        if (n <= 64 || blocks128 < TargetBlocks / 2)
+        {
+            return (2, 2, 4, 4);
+        }
+        return (2, 2, 4, 8);
+    }
+
+    private static int TileN((int Wm, int Wn, int Tm, int Tn) t) => t.Wn * t.Tn * 8;
 
     private static int MaxShared(IKernelLauncher launcher) => launcher switch
     {
@@ -169,14 +209,67 @@ internal static class ConvLaunch
         _ => int.MaxValue,
     };
 
+    /// <summary>Compile the geometry in (one kernel variant per layer shape): CUDA (NVRTC, cached) and the CPU accelerator
+    /// (no build). Not on OpenCL, where every variant is a program build.</summary>
+    private static int SpecializeGeometry(IKernelLauncher launcher) => launcher switch
+    {
+        Accelerator a => a.Info.Kind == AcceleratorKind.OpenCL ? 0 : 1,
+        AcceleratorStream s => s.Accelerator.Info.Kind == AcceleratorKind.OpenCL ? 0 : 1,
+        _ => 0,
+    };
+
     internal static (int Splits, int KSplit) WgradSplit(in Geometry g)
     {
         int k = g.Batch * g.Oh * g.Ow;
-        int tiles = ((g.Oc + Tile - 1) / Tile) * (((g.C * g.K * g.KW) + Tile - 1) / Tile);
-        int splits = Math.Max(1, Math.Min((TargetBlocks + tiles - 1) / tiles, k / MinSplitK));
+        int n = g.C * g.K * g.KW;
+        int bn = TileN(TileFor(n, long.MaxValue));
+        int tiles = ((g.Oc + Tile - 1) / Tile) * ((n + bn - 1) / bn);
+        // At most one wave of blocks (a partial second wave would double the time), chunks of at least MinSplitK.
+        int splits = Math.Max(1, Math.Min(TargetBlocks / tiles, k / MinSplitK));
         int kSplit = (((k + splits - 1) / splits) + Bk - 1) / Bk * Bk;
         splits = (k + kSplit - 1) / kSplit;
         return (splits, kSplit);
+    }
+
+    private const int MinSplitKForward = 256;
+
+    /// <summary>Split over K of the forward form: only when its blocks would fill less than half the GPU and K is long
+    /// (DCGAN's 1x1-output input gradient: M = batch, N = 128, K = 8192). A function of the shape only.</summary>
+    internal static (int Splits, int KSplit) ForwardSplit(in Geometry g)
+    {
+        int m = g.Batch * g.Oh * g.Ow, n = g.Oc, k = g.C * g.K * g.KW;
+        var t = TileFor(n, (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile));
+        long blocks = (long)((n + TileN(t) - 1) / TileN(t)) * ((m + (t.Wm * t.Tm * 16) - 1) / (t.Wm * t.Tm * 16));
+        if (blocks * 2 >= TargetBlocks || k < 2 * MinSplitKForward)
+        {
+            return (1, k);
+        }
+        int splits = (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward));
+        int kSplit = (((k + splits - 1) / splits) + Bk - 1) / Bk * Bk;
+        splits = (k + kSplit - 1) / kSplit;
+        return (splits, kSplit);
+    }
+
+    internal static long ForwardWorkspace(in Geometry g)
+    {
+        var (splits, _) = ForwardSplit(g);
+        return splits > 1 ? (long)splits * g.Batch * g.Oc * g.Oh * g.Ow : 0;
+    }
+
+    /// <summary>The forward form (MODE 0), split over K into <paramref name="workspace"/> when <see cref="ForwardSplit"/> says so
+    /// and the workspace is large enough; otherwise unsplit.</summary>
+    internal static void Forward(IKernelLauncher launcher, MathMode mode, in Geometry g, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace)
+    {
+        var (splits, kSplit) = ForwardSplit(g);
+        long length = (long)g.Batch * g.Oc * g.Oh * g.Ow;
+        if (splits == 1 || workspace is not { } ws || ws.Length < splits * length)
+        {
+            Run(launcher, mode, 0, g, input, weight, bias, output, 1, 0);
+            return;
+        }
+        Run(launcher, mode, 0, g, input, weight, bias, ws, splits, kSplit);
+        ConvImplicitGemm.LaunchSumSplits(launcher, new LaunchConfig(new Dim3((int)((length + 255) / 256)), new Dim3(256)), (int)length, splits, ws, output);
     }
 
     internal static long WgradWorkspace(in Geometry g)
@@ -207,12 +300,17 @@ internal static class ConvLaunch
     internal static void BiasGrad(IKernelLauncher launcher, int batch, int channels, int pixels, ReadOnlyView<float> gradOut, ArrayView<float> gradBias) =>
         ConvImplicitGemm.LaunchBiasGrad(launcher, new LaunchConfig(new Dim3(channels), new Dim3(256)), batch, channels, pixels, gradOut, gradBias);
 
-    /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases), 2 wgrad (grid z = splits).</summary>
+    /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
+    /// 2 wgrad (grid z = splits).</summary>
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
         ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit)
     {
         int s = g.S;
         int m, n, k, z;
+        if (kernelMode == 1 && g.DgradIsGemm)
+        {
+            kernelMode = 3;
+        }
         switch (kernelMode)
         {
             case 0:
@@ -221,31 +319,45 @@ internal static class ConvLaunch
             case 1:
                 (m, n, k, z) = (g.Batch * ((g.H + s - 1) / s) * ((g.W + s - 1) / s), g.C, g.Oc * ((g.K + s - 1) / s) * ((g.KW + s - 1) / s), s * s);
                 break;
+            case 3:
+                (m, n, k, z) = (g.Batch, g.C * g.K * g.KW, g.Oc, 1);
+                break;
             default:
                 (m, n, k, z) = (g.Oc, g.C * g.K * g.KW, g.Batch * g.Oh * g.Ow, splits);
                 break;
         }
-        if (kernelMode != 2)
+        if (kernelMode == 0)
+        {
+            z = splits;
+            kSplit = splits > 1 ? kSplit : k;
+        }
+        else if (kernelMode != 2)
         {
             kSplit = k;
         }
         int hasBias = bias.HasValue ? 1 : 0;
         var biasView = bias ?? b;
-        var grid = new Dim3((n + Tile - 1) / Tile, (m + Tile - 1) / Tile, z);
-        int shared = ConvImplicitGemm.Tf32SharedBytes(Wm, Wn, Tm, Tn, Bk);
+        int spec = SpecializeGeometry(launcher);
+        int gc = spec * g.C, gh = spec * g.H, gw = spec * g.W, goc = spec * g.Oc, goh = spec * g.Oh, gow = spec * g.Ow, gpad = spec * g.Pad;
+        // OpenCL (spec 0) keeps the one 128 x 128 variant: every other variant would be one more program build.
+        var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : TileFor(n, kernelMode == 2 ? long.MaxValue : (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile) * z);
+        int bm = t.Wm * t.Tm * 16, bn = TileN(t);
+        int shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))
         {
-            ConvImplicitGemm.LaunchTf32(launcher, new LaunchConfig(grid, new Dim3(Wm * Wn * 32), shared),
+            var grid = new Dim3((n + bn - 1) / bn, (m + bm - 1) / bm, z);
+            ConvImplicitGemm.LaunchTf32(launcher, new LaunchConfig(grid, new Dim3(t.Wm * t.Wn * 32), shared),
                 g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, m, n, k, kSplit, hasBias, a, b, biasView, output,
-                kernelMode, g.K, g.KW, s, Wm, Wn, Tm, Tn, Bk);
+                kernelMode, g.K, g.KW, s, t.Wm, t.Wn, t.Tm, t.Tn, Bk, spec, gc, gh, gw, goc, goh, gow, gpad);
         }
         else
         {
             // Strict FP32 (also TF32 requests on devices with too little shared memory for the tensor-core tile,
             // e.g. NVIDIA's OpenCL platform with 48 KiB: the result is then more accurate than TF32).
+            var grid = new Dim3((n + Tile - 1) / Tile, (m + Tile - 1) / Tile, z);
             ConvImplicitGemm.LaunchFp32(launcher, new LaunchConfig(grid, new Dim3(256)),
                 g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, m, n, k, kSplit, hasBias, a, b, biasView, output,
-                kernelMode, g.K, g.KW, s, 128, 128, 8, 8, 8);
+                kernelMode, g.K, g.KW, s, 128, 128, 8, 8, 8, spec, gc, gh, gw, goc, goh, gow, gpad);
         }
     }
 }

@@ -76,6 +76,21 @@ public static class ConvTranspose2d
         ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape.AsConv), gradOutput, weight, null, gradInput, 1, 0);
     }
 
+    /// <summary>Workspace floats the workspace overload of <see cref="BackwardInput(IKernelLauncher, in ConvTranspose2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ArrayView{float}, ArrayView{float}?, MathMode)"/>
+    /// can use (0: none); see <see cref="Conv2d.ForwardWorkspaceElements"/>. DCGAN's 1x1 -> 4x4 layer needs it to fill the GPU.</summary>
+    public static long BackwardInputWorkspaceElements(in ConvTranspose2dShape shape) => ConvLaunch.ForwardWorkspace(ConvLaunch.Geometry.Of(shape.AsConv));
+
+    /// <summary>Input gradient, split over the reduction into <paramref name="workspace"/> where that helps (null or too small: no split).</summary>
+    public static void BackwardInput(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
+        ArrayView<float> gradInput, ArrayView<float>? workspace, MathMode mode)
+    {
+        shape.Validate();
+        Conv2d.Check(gradOutput, shape.OutputElements, nameof(gradOutput));
+        Conv2d.Check(weight, shape.WeightElements, nameof(weight));
+        Conv2d.Check(gradInput, shape.InputElements, nameof(gradInput));
+        ConvLaunch.Forward(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv), gradOutput, weight, null, gradInput, workspace);
+    }
+
     /// <summary>Workspace floats of <see cref="BackwardWeight"/> (0: none).</summary>
     public static long BackwardWeightWorkspaceElements(in ConvTranspose2dShape shape) => ConvLaunch.WgradWorkspace(ConvLaunch.Geometry.Of(shape.AsConv));
 

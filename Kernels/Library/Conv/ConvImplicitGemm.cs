@@ -11,7 +11,8 @@ namespace GanEngine.Kernels.Conv;
 /// "small side" (batch, oc, oh, ow); weight (oc, c, KH, KW); stride S, padding pad.</para>
 /// <list type="bullet">
 /// <item>MODE 0, forward: M = batch oh ow, N = oc, K = c KH KW. A = input gathered, B[k, o] = weight[o K + k];
-/// C[m, o] -> output[n, o, p] (+ bias[o]).</item>
+/// C[m, o] -> output[n, o, p] (+ bias[o]). Optionally split over K like MODE 2 (small M N, large K: the 1x1-output
+/// input gradient of DCGAN's first layer): split z writes plane z of a workspace, bias in plane 0.</item>
 /// <item>MODE 1, dgrad, split by stride phase (BlockIdx.Z = (ph, pw)): rows are the input pixels with
 /// ih = S iq + ph, iw = S jq + pw; only the taps kh = khF + S jh (khF = (ph + pad) mod S) reach them, so
 /// K = oc ceil(KH/S) ceil(KW/S) and no multiply is wasted on the zeros a strided dgrad would insert.
@@ -19,7 +20,13 @@ namespace GanEngine.Kernels.Conv;
 /// <item>MODE 2, wgrad: M = oc, N = c KH KW, K = batch oh ow, split over BlockIdx.Z into chunks of
 /// kSplit; split z writes C to output[z M N + ...] (a workspace reduced by <see cref="SumSplits"/>,
 /// deterministic), or straight to gradWeight when there is one split.</item>
+/// <item>MODE 3, plain GEMM for the dgrad form when the small side is 1x1 and the kernel covers the whole big side
+/// (oh = ow = 1, pad 0, KH = h, KW = w: DCGAN's first transposed layer): M = batch, N = c KH KW, K = oc,
+/// A = a[row oc + k], B = b[k N + col], output[row N + col] (+ bias[col / (KH KW)]). MODE 1 would spend
+/// KH KW times the work on taps outside the 1x1 side.</item>
 /// </list>
+/// <para>G != 0 compiles the geometry (c, h, w, oc, oh, ow, pad) in as specializations: one variant per layer
+/// shape (the host does this on CUDA and the CPU accelerator, not on OpenCL where each variant costs a build).</para>
 /// <para><see cref="Tf32"/> follows <c>TensorCoreGemmTiled.Tf32Gemm</c> (fragment-ordered shared stages,
 /// 16-byte LDS, epilogue through shared memory) and hoists the per-row (A) and per-column (B) index
 /// decompositions out of the K loop into register arrays. <see cref="Fp32"/> follows <c>SimtGemm.Sgemm</c>
@@ -52,9 +59,13 @@ public static partial class ConvImplicitGemm
             {
                 result = (row / (PhaseRows(h, ph, s) * PhaseRows(w, pw, s))) * (oc * oh * ow);
             }
-            else
+            else if (mode == 2)
             {
                 result = row * (oh * ow);
+            }
+            else
+            {
+                result = row * oc;
             }
         }
         return result;
@@ -126,10 +137,14 @@ public static partial class ConvImplicitGemm
                     value = a[rowBase + (((o * oh) + y) * ow) + x];
                 }
             }
-            else
+            else if (mode == 2)
             {
                 int n = kk / (oh * ow);
                 value = a[(n * oc * oh * ow) + rowBase + (kk - (n * oh * ow))];
+            }
+            else
+            {
+                value = a[rowBase + kk];
             }
         }
         return value;
@@ -175,6 +190,10 @@ public static partial class ConvImplicitGemm
                     value = b[((((o * c) + column) * kh_) + ky) * kw_ + kx];
                 }
             }
+            else if (mode == 3)
+            {
+                value = b[(kk * (c * kh_ * kw_)) + column];
+            }
             else
             {
                 int n = kk / (oh * ow);
@@ -192,15 +211,17 @@ public static partial class ConvImplicitGemm
     }
 
     /// <summary>Stores C[row, column] where the mode puts it.</summary>
-    private static void Store(int mode, int s, ArrayView<float> output, ReadOnlyView<float> bias, int hasBias, int row, int column, int rows, int columns,
+    private static void Store(int mode, int kh_, int kw_, int s, ArrayView<float> output, ReadOnlyView<float> bias, int hasBias, int row, int column, int rows, int columns,
         int split, int c, int h, int w, int oc, int oh, int ow, int ph, int pw, float value)
     {
         if (row < rows && column < columns)
         {
             if (mode == 0)
             {
+                // Split z (grid z > 1: a workspace of z planes, summed by SumSplits) adds the bias once, in plane 0.
                 int n = row / (oh * ow);
-                output[(((n * oc) + column) * (oh * ow)) + (row - (n * oh * ow))] = hasBias != 0 ? value + bias[column] : value;
+                output[(split * rows * columns) + (((n * oc) + column) * (oh * ow)) + (row - (n * oh * ow))] =
+                    hasBias != 0 && split == 0 ? value + bias[column] : value;
             }
             else if (mode == 1)
             {
@@ -213,25 +234,42 @@ public static partial class ConvImplicitGemm
                 int ix = ((r - (iq * wq)) * s) + pw;
                 output[((((n * c) + column) * h) + iy) * w + ix] = hasBias != 0 ? value + bias[column] : value;
             }
-            else
+            else if (mode == 2)
             {
                 output[(((split * rows) + row) * columns) + column] = value;
+            }
+            else
+            {
+                output[(row * columns) + column] = hasBias != 0 ? value + bias[column / (kh_ * kw_)] : value;
             }
         }
     }
 
     /// <summary>TF32 tensor-core implicit GEMM (see the class remarks). Grid (ceil(N/BN), ceil(M/BM), phases or splits);
-    /// WM * WN must be 4.</summary>
+    /// WM * WN must be 4 (block tiles used: 128x128, 128x64, 128x16).</summary>
     [Kernel]
     [LaunchBounds(128, 1)]
     public static void Tf32(
-        int c, int h, int w, int oc, int oh, int ow, int pad,
-        int m, int n, int k, int kSplit, int hasBias,
+        int cArg, int hArg, int wArg, int ocArg, int ohArg, int owArg, int padArg,
+        int mArg, int nArg, int kArg, int kSplit, int hasBias,
         ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
         [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
         [Specialization] int WM, [Specialization] int WN,
-        [Specialization] int TM, [Specialization] int TN, [Specialization] int BK)
+        [Specialization] int TM, [Specialization] int TN, [Specialization] int BK,
+        [Specialization] int G, [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
+        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
     {
+        // G != 0: the geometry is compiled in (divisions by it become multiplies / shifts, loops over taps unroll).
+        int c = G != 0 ? GC : cArg;
+        int h = G != 0 ? GH : hArg;
+        int w = G != 0 ? GW : wArg;
+        int oc = G != 0 ? GOC : ocArg;
+        int oh = G != 0 ? GOH : ohArg;
+        int ow = G != 0 ? GOW : owArg;
+        int pad = G != 0 ? GPAD : padArg;
+        int m = G != 0 && MODE == 2 ? GOC : mArg;
+        int n = G != 0 ? (MODE == 0 ? GOC : (MODE == 1 ? GC : GC * KH * KW)) : nArg;
+        int k = G != 0 && MODE != 2 ? (MODE == 0 ? GC * KH * KW : (MODE == 1 ? GOC * ((KH + S - 1) / S) * ((KW + S - 1) / S) : GOC)) : kArg;
         var smem = Shared.Dynamic<float>();
 
         Span<float> acc = stackalloc float[TM * TN * 4];
@@ -257,8 +295,8 @@ public static partial class ConvImplicitGemm
         int ph = MODE == 1 ? z / S : 0;
         int pw = MODE == 1 ? z % S : 0;
         int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (m / (((h + S - 1) / S) * ((w + S - 1) / S))) : m;
-        int kBegin = MODE == 2 ? z * kSplit : 0;
-        int kEnd = MODE == 2 ? KMath.Min(k, kBegin + kSplit) : k;
+        int kBegin = MODE == 2 || MODE == 0 ? z * kSplit : 0;
+        int kEnd = MODE == 2 || MODE == 0 ? KMath.Min(k, kBegin + kSplit) : k;
         int tiles = (kEnd - kBegin + BK - 1) / BK;
         int aFloats = (WM * TM) * (BK / 8) * Chunk;
         int stageFloats = aFloats + ((WN * TN / 2) * (BK / 8) * Chunk);
@@ -269,12 +307,14 @@ public static partial class ConvImplicitGemm
         int kkA = lane & 7;
         int rowA = rowStart + (2 * p) + b3 + (8 * b4);
         int storeA = (p * 36) + (b3 * 16) + (4 * (kkA & 3)) + b4 + (2 * (kkA >> 2));
-        int nn = lane & 15;
-        int hh = lane >> 4;
+        // B staging: each 16-column x 8-k chunk is loaded by the 128 threads, one element each. MODES 0/1 read weights
+        // along k (weight[o K + k] resp. 2x2 taps of a 4x4 kernel): 8 consecutive threads take 8 consecutive k of one column
+        // (one 32-byte sector per 8 lanes instead of one per lane); MODES 2/3 read along columns: lanes take 16 columns.
+        int nn = MODE <= 1 ? (tid >> 3) & 15 : lane & 15;
+        int kB = MODE <= 1 ? tid & 7 : p + (4 * (lane >> 4));
         int gB = nn & 7;
         int columnB = columnStart + nn;
-        int kB = p + (4 * hh);
-        int storeB = aFloats + ((gB >> 1) * 36) + ((gB & 1) * 16) + (4 * p) + hh + (2 * (nn >> 3));
+        int storeB = aFloats + ((gB >> 1) * 36) + ((gB & 1) * 16) + (4 * (kB & 3)) + (kB >> 2) + (2 * (nn >> 3));
         int readLane = ((lane >> 3) * 36) + ((lane & 7) * 4);
 
         // Hoisted index decompositions: this thread's WM TM A rows and WN TN / 2 B columns.
@@ -389,8 +429,8 @@ public static partial class ConvImplicitGemm
         // conflicts for the accumulator writes (row stride BN + 8, resp. column stride BM + 4).
         int g = lane >> 2;
         int q = lane & 3;
-        int rs = MODE == 2 ? (WN * TN * 8) + 8 : 1;
-        int cs = MODE == 2 ? 1 : (WM * TM * 16) + 4;
+        int rs = MODE >= 2 ? (WN * TN * 8) + 8 : 1;
+        int cs = MODE >= 2 ? 1 : (WM * TM * 16) + 4;
         Group.Barrier();
         int outBase = ((((warpM * TM * 16) + g) * rs) + (((warpN * TN * 8) + (2 * q)) * cs));
         for (int slot = 0; slot < 4; slot++)
@@ -406,9 +446,9 @@ public static partial class ConvImplicitGemm
         Group.Barrier();
         for (int e = tid; e < (WM * TM * 16) * (WN * TN * 8); e += WM * WN * 32)
         {
-            int r = MODE == 2 ? e / (WN * TN * 8) : e % (WM * TM * 16);
-            int col = MODE == 2 ? e % (WN * TN * 8) : e / (WM * TM * 16);
-            Store(MODE, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[(r * rs) + (col * cs)]);
+            int r = MODE >= 2 ? e / (WN * TN * 8) : e % (WM * TM * 16);
+            int col = MODE >= 2 ? e % (WN * TN * 8) : e / (WM * TM * 16);
+            Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[(r * rs) + (col * cs)]);
         }
     }
 
@@ -417,13 +457,25 @@ public static partial class ConvImplicitGemm
     [Kernel]
     [LaunchBounds(256, 2)]
     public static void Fp32(
-        int c, int h, int w, int oc, int oh, int ow, int pad,
-        int m, int n, int k, int kSplit, int hasBias,
+        int cArg, int hArg, int wArg, int ocArg, int ohArg, int owArg, int padArg,
+        int mArg, int nArg, int kArg, int kSplit, int hasBias,
         ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
         [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
         [Specialization] int BM, [Specialization] int BN, [Specialization] int BK,
-        [Specialization] int TM, [Specialization] int TN)
+        [Specialization] int TM, [Specialization] int TN,
+        [Specialization] int G, [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
+        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
     {
+        int c = G != 0 ? GC : cArg;
+        int h = G != 0 ? GH : hArg;
+        int w = G != 0 ? GW : wArg;
+        int oc = G != 0 ? GOC : ocArg;
+        int oh = G != 0 ? GOH : ohArg;
+        int ow = G != 0 ? GOW : owArg;
+        int pad = G != 0 ? GPAD : padArg;
+        int m = G != 0 && MODE == 2 ? GOC : mArg;
+        int n = G != 0 ? (MODE == 0 ? GOC : (MODE == 1 ? GC : GC * KH * KW)) : nArg;
+        int k = G != 0 && MODE != 2 ? (MODE == 0 ? GC * KH * KW : (MODE == 1 ? GOC * ((KH + S - 1) / S) * ((KW + S - 1) / S) : GOC)) : kArg;
         var tileA = Shared.Allocate<float>(2 * BK * (BM + 4));
         var tileB = Shared.Allocate<float>(2 * BK * BN);
         Span<float> acc = stackalloc float[TM * TN];
@@ -441,8 +493,8 @@ public static partial class ConvImplicitGemm
         int ph = MODE == 1 ? z / S : 0;
         int pw = MODE == 1 ? z % S : 0;
         int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (m / (((h + S - 1) / S) * ((w + S - 1) / S))) : m;
-        int kBegin = MODE == 2 ? z * kSplit : 0;
-        int kEnd = MODE == 2 ? KMath.Min(k, kBegin + kSplit) : k;
+        int kBegin = MODE == 2 || MODE == 0 ? z * kSplit : 0;
+        int kEnd = MODE == 2 || MODE == 0 ? KMath.Min(k, kBegin + kSplit) : k;
         int tiles = (kEnd - kBegin + BK - 1) / BK;
         int threads = (BM / TM) * (BN / TN);
 
@@ -515,7 +567,7 @@ public static partial class ConvImplicitGemm
         {
             for (int j = 0; j < TN; j++)
             {
-                Store(MODE, S, output, bias, hasBias, rowStart + ty + (i * (BM / TM)), columnStart + tx + (j * (BN / TN)), rows, n, z,
+                Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + ty + (i * (BM / TM)), columnStart + tx + (j * (BN / TN)), rows, n, z,
                     c, h, w, oc, oh, ow, ph, pw, acc[(i * TN) + j]);
             }
         }

@@ -81,6 +81,8 @@ internal sealed class ConvBench(Accelerator accelerator, BenchOptions options)
         using var gW = accelerator.Allocate<float>((int)conv.WeightElements);
         long wsElements = l.Transposed ? ConvTranspose2d.BackwardWeightWorkspaceElements(tr) : Conv2d.BackwardWeightWorkspaceElements(conv);
         using var ws = accelerator.Allocate<float>((int)Math.Max(1, wsElements));
+        long fwsElements = l.Transposed ? ConvTranspose2d.BackwardInputWorkspaceElements(tr) : Conv2d.ForwardWorkspaceElements(conv);
+        using var fws = accelerator.Allocate<float>((int)Math.Max(1, fwsElements));
         var stream = accelerator.DefaultStream;
         foreach (var b in new[] { yOut, gIn, gW })
         {
@@ -95,13 +97,13 @@ internal sealed class ConvBench(Accelerator accelerator, BenchOptions options)
                 ConvTranspose2d.Forward(stream, tr, dSmall.ReadOnly, dW.ReadOnly, null, yOut.View, mode);
                 if (backward)
                 {
-                    ConvTranspose2d.BackwardInput(stream, tr, dBig.ReadOnly, dW.ReadOnly, gIn.View, mode);
+                    ConvTranspose2d.BackwardInput(stream, tr, dBig.ReadOnly, dW.ReadOnly, gIn.View, fws.View, mode);
                     ConvTranspose2d.BackwardWeight(stream, tr, dSmall.ReadOnly, dBig.ReadOnly, gW.View, null, ws.View, mode);
                 }
             }
             else
             {
-                Conv2d.Forward(stream, conv, dBig.ReadOnly, dW.ReadOnly, null, yOut.View, mode);
+                Conv2d.Forward(stream, conv, dBig.ReadOnly, dW.ReadOnly, null, yOut.View, fws.View, mode);
                 if (backward)
                 {
                     Conv2d.BackwardInput(stream, conv, dSmall.ReadOnly, dW.ReadOnly, gIn.View, mode);

@@ -48,6 +48,7 @@ public abstract class ConvOpsSuite
         new object[] { 3, 6, 7, 9, 10, 3, 2, 0, true },
         new object[] { 4, 3, 16, 16, 8, 3, 1, 1, true },     // wgrad split over the batch (workspace)
         new object[] { 2, 37, 9, 9, 130, 3, 1, 1, false },   // N and K past one tile
+        new object[] { 2, 64, 4, 4, 8, 4, 1, 0, true },      // 1x1 output: forward split over K (workspace), bias once
     ];
 
     // (batch, in, h, w, out, kernel, stride, pad, outputPad, bias)
@@ -55,6 +56,7 @@ public abstract class ConvOpsSuite
     [
         new object[] { 2, 5, 4, 4, 3, 4, 2, 1, 0, true },
         new object[] { 2, 4, 1, 1, 6, 4, 1, 0, 0, true },   // 1x1 -> 4x4 (DCGAN's first layer)
+        new object[] { 2, 8, 1, 1, 64, 4, 1, 0, 0, false }, // 1x1 -> 4x4, input gradient split over K (workspace)
         new object[] { 1, 3, 5, 6, 4, 3, 2, 1, 1, false },
         new object[] { 2, 3, 3, 4, 2, 5, 2, 2, 1, true },
         new object[] { 1, 4, 5, 5, 3, 1, 1, 0, 0, false },
@@ -133,7 +135,8 @@ public abstract class ConvOpsSuite
         using var dgb = Poisoned(shape.OutChannels);
         using var ws = Poisoned(Conv2d.BackwardWeightWorkspaceElements(shape));
         var launcher = _acc.DefaultStream;
-        Conv2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, mode);
+        using var fws = Poisoned(Conv2d.ForwardWorkspaceElements(shape));
+        Conv2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, fws.View, mode);
         Conv2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, mode);
         Conv2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode);
         double[] xd = ConvReference.ToDouble(x), wd = ConvReference.ToDouble(wt), gd = ConvReference.ToDouble(g);
@@ -162,7 +165,8 @@ public abstract class ConvOpsSuite
         using var ws = Poisoned(ConvTranspose2d.BackwardWeightWorkspaceElements(shape));
         var launcher = _acc.DefaultStream;
         ConvTranspose2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, mode);
-        ConvTranspose2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, mode);
+        using var bws = Poisoned(ConvTranspose2d.BackwardInputWorkspaceElements(shape));
+        ConvTranspose2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, bws.View, mode);
         ConvTranspose2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode);
         double[] xd = ConvReference.ToDouble(x), wd = ConvReference.ToDouble(wt), gd = ConvReference.ToDouble(g);
         Compare("forward", Download(dy, shape.OutputElements), ConvReference.ConvTranspose2dForward(shape, xd, wd, hasBias ? ConvReference.ToDouble(bias) : null), mode);
