@@ -28,7 +28,10 @@ public static class Functional
         var math = mode ?? MathSettings.Default;
         var stream = input.Stream;
         var y = Tensor.Empty(input.Accelerator, [shape.Batch, shape.OutChannels, shape.OutHeight, shape.OutWidth], stream);
-        Ops.Conv2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView, math);
+        using (var split = Workspace(input, Ops.Conv2d.ForwardWorkspaceElements(shape)))
+        {
+            Ops.Conv2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView, split?.DenseView, math);
+        }
         return Autograd.Record(y, "Conv2d", Inputs(input, weight, bias), [input, weight], (node, g) =>
         {
             var x = node.Saved[0];
@@ -75,7 +78,8 @@ public static class Functional
             if (node.Inputs[0].RequiresGrad)
             {
                 gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
-                Ops.ConvTranspose2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, math);
+                using var split = Workspace(x, Ops.ConvTranspose2d.BackwardInputWorkspaceElements(shape));
+                Ops.ConvTranspose2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, split?.DenseView, math);
             }
             var gw = Tensor.Empty(w.Accelerator, w.ShapeArray(), stream);
             var gb = bias is null ? null : Tensor.Empty(w.Accelerator, [shape.OutChannels], stream);
