@@ -29,9 +29,7 @@ public sealed class CpuDeterministicKernelConformance : KernelConformanceSuite
 public sealed class OpenClKernelConformance(string platform) : KernelConformanceSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
-            ? new OpenClAccelerator(device!)
-            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
+        TestAccelerators.OpenCl(platform);
 }
 
 /// <summary>CUDA, device 0.</summary>
@@ -39,5 +37,5 @@ public sealed class OpenClKernelConformance(string platform) : KernelConformance
 public sealed class CudaKernelConformance : KernelConformanceSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
+        TestAccelerators.Cuda();
 }

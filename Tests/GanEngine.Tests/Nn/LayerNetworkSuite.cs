@@ -166,11 +166,11 @@ public sealed class CpuLayerNetwork : LayerNetworkSuite
 [TestFixture("NVIDIA")]
 public sealed class OpenClLayerNetwork(string platform) : LayerNetworkSuite
 {
-    protected override Accelerator CreateAccelerator() => TensorAccelerators.OpenCl(platform);
+    protected override Accelerator CreateAccelerator() => TestAccelerators.OpenCl(platform);
 }
 
 [TestFixture]
 public sealed class CudaLayerNetwork : LayerNetworkSuite
 {
-    protected override Accelerator CreateAccelerator() => TensorAccelerators.Cuda();
+    protected override Accelerator CreateAccelerator() => TestAccelerators.Cuda();
 }

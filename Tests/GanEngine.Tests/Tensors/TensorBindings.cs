@@ -9,17 +9,6 @@ namespace GanEngine.Tests.Tensors;
 
 // The tensor and autograd suites bound to every accelerator; absent ones are skipped with the reason.
 
-internal static class TensorAccelerators
-{
-    public static Accelerator OpenCl(string platform) =>
-        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
-            ? new OpenClAccelerator(device!)
-            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
-
-    public static Accelerator Cuda() =>
-        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
-}
-
 [TestFixture]
 public sealed class CpuTensors : TensorSuite
 {
@@ -30,13 +19,13 @@ public sealed class CpuTensors : TensorSuite
 [TestFixture("NVIDIA")]
 public sealed class OpenClTensors(string platform) : TensorSuite
 {
-    protected override Accelerator CreateAccelerator() => TensorAccelerators.OpenCl(platform);
+    protected override Accelerator CreateAccelerator() => TestAccelerators.OpenCl(platform);
 }
 
 [TestFixture]
 public sealed class CudaTensors : TensorSuite
 {
-    protected override Accelerator CreateAccelerator() => TensorAccelerators.Cuda();
+    protected override Accelerator CreateAccelerator() => TestAccelerators.Cuda();
 }
 
 [TestFixture]
@@ -49,11 +38,11 @@ public sealed class CpuAutograd : AutogradSuite
 [TestFixture("NVIDIA")]
 public sealed class OpenClAutograd(string platform) : AutogradSuite
 {
-    protected override Accelerator CreateAccelerator() => TensorAccelerators.OpenCl(platform);
+    protected override Accelerator CreateAccelerator() => TestAccelerators.OpenCl(platform);
 }
 
 [TestFixture]
 public sealed class CudaAutograd : AutogradSuite
 {
-    protected override Accelerator CreateAccelerator() => TensorAccelerators.Cuda();
+    protected override Accelerator CreateAccelerator() => TestAccelerators.Cuda();
 }

@@ -196,14 +196,12 @@ public sealed class CpuGemm : GemmSuite
 public sealed class OpenClGemm(string platform) : GemmSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
-            ? new OpenClAccelerator(device!)
-            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
+        TestAccelerators.OpenCl(platform);
 }
 
 [TestFixture]
 public sealed class CudaGemm : GemmSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
+        TestAccelerators.Cuda();
 }

@@ -212,14 +212,12 @@ public sealed class CpuBatchNorm : BatchNormSuite
 public sealed class OpenClBatchNorm(string platform) : BatchNormSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
-            ? new OpenClAccelerator(device!)
-            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
+        TestAccelerators.OpenCl(platform);
 }
 
 [TestFixture]
 public sealed class CudaBatchNorm : BatchNormSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
+        TestAccelerators.Cuda();
 }

@@ -80,17 +80,3 @@ public abstract class OptimOpsTestBase
             $"{what}: relative error {relative:E3}; worst [{worst}] got {(worst >= 0 ? actual[worst] : 0)}, expected {(worst >= 0 ? expected[worst] : 0)}");
     }
 }
-
-/// <summary>How the op suites get their accelerators.</summary>
-public static class OpAccelerators
-{
-    public static Accelerator Cpu() => new CpuAccelerator();
-
-    public static Accelerator OpenCl(string platform) =>
-        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
-            ? new OpenClAccelerator(device!)
-            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
-
-    public static Accelerator Cuda() =>
-        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
-}

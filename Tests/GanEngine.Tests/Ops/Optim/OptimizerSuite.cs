@@ -1,3 +1,4 @@
+using GanEngine.Accelerators.Cpu;
 using GanEngine.Accelerators;
 using GanEngine.Ops.Optim;
 using GanEngine.Ops.Reference;
@@ -156,8 +157,8 @@ public abstract class OptimizerSuite : OptimOpsTestBase
     }
 }
 
-[TestFixture] public sealed class CpuOptimizerOps : OptimizerSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.Cpu(); }
+[TestFixture] public sealed class CpuOptimizerOps : OptimizerSuite { protected override Accelerator CreateAccelerator() => new CpuAccelerator(); }
 [TestFixture("Portable Computing Language")]
 [TestFixture("NVIDIA")]
-public sealed class OpenClOptimizerOps(string platform) : OptimizerSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.OpenCl(platform); }
-[TestFixture] public sealed class CudaOptimizerOps : OptimizerSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.Cuda(); }
+public sealed class OpenClOptimizerOps(string platform) : OptimizerSuite { protected override Accelerator CreateAccelerator() => TestAccelerators.OpenCl(platform); }
+[TestFixture] public sealed class CudaOptimizerOps : OptimizerSuite { protected override Accelerator CreateAccelerator() => TestAccelerators.Cuda(); }

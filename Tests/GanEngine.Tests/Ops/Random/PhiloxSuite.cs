@@ -1,3 +1,4 @@
+using GanEngine.Accelerators.Cpu;
 using GanEngine.Accelerators;
 using GanEngine.Ops.Init;
 using GanEngine.Ops.Reference;
@@ -178,8 +179,8 @@ public abstract class PhiloxSuite : OptimOpsTestBase
     }
 }
 
-[TestFixture] public sealed class CpuRandomOps : PhiloxSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.Cpu(); }
+[TestFixture] public sealed class CpuRandomOps : PhiloxSuite { protected override Accelerator CreateAccelerator() => new CpuAccelerator(); }
 [TestFixture("Portable Computing Language")]
 [TestFixture("NVIDIA")]
-public sealed class OpenClRandomOps(string platform) : PhiloxSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.OpenCl(platform); }
-[TestFixture] public sealed class CudaRandomOps : PhiloxSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.Cuda(); }
+public sealed class OpenClRandomOps(string platform) : PhiloxSuite { protected override Accelerator CreateAccelerator() => TestAccelerators.OpenCl(platform); }
+[TestFixture] public sealed class CudaRandomOps : PhiloxSuite { protected override Accelerator CreateAccelerator() => TestAccelerators.Cuda(); }

@@ -1,3 +1,4 @@
+using GanEngine.Accelerators.Cpu;
 using GanEngine.Accelerators;
 using GanEngine.Ops.Reference;
 using GanEngine.Ops.SpectralNorm;
@@ -157,8 +158,8 @@ public abstract class SpectralNormSuite : OptimOpsTestBase
     }
 }
 
-[TestFixture] public sealed class CpuSpectralNormOps : SpectralNormSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.Cpu(); }
+[TestFixture] public sealed class CpuSpectralNormOps : SpectralNormSuite { protected override Accelerator CreateAccelerator() => new CpuAccelerator(); }
 [TestFixture("Portable Computing Language")]
 [TestFixture("NVIDIA")]
-public sealed class OpenClSpectralNormOps(string platform) : SpectralNormSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.OpenCl(platform); }
-[TestFixture] public sealed class CudaSpectralNormOps : SpectralNormSuite { protected override Accelerator CreateAccelerator() => OpAccelerators.Cuda(); }
+public sealed class OpenClSpectralNormOps(string platform) : SpectralNormSuite { protected override Accelerator CreateAccelerator() => TestAccelerators.OpenCl(platform); }
+[TestFixture] public sealed class CudaSpectralNormOps : SpectralNormSuite { protected override Accelerator CreateAccelerator() => TestAccelerators.Cuda(); }
