@@ -41,15 +41,14 @@ run_tests() {
       k=$(grep -oE "skipped: [0-9]+" <<<"$log" | grep -oE "[0-9]+" | tail -1)
       echo "| $suite | $label | ${p:-0} | ${f:-0} | ${k:-0} |"
     done <<'LIST'
-conformance|CPU (blocks over all cores)|FullyQualifiedName~Conformance.CpuKernelConformance
-conformance|CPU (deterministic)|FullyQualifiedName~Conformance.CpuDeterministicKernelConformance
-conformance|OpenCL, PoCL (CPU)|FullyQualifiedName~Conformance.OpenClKernelConformance&FullyQualifiedName~Portable
-conformance|OpenCL, NVIDIA (GPU)|FullyQualifiedName~Conformance.OpenClKernelConformance&FullyQualifiedName~NVIDIA
-conformance|CUDA|FullyQualifiedName~Conformance.CudaKernelConformance
-backend|CPU accelerator|FullyQualifiedName~GanEngine.Tests.Cpu.
-backend|OpenCL accelerator|FullyQualifiedName~GanEngine.Tests.OpenCL.
-backend|CUDA accelerator and kernel cache|FullyQualifiedName~GanEngine.Tests.Cuda.
-compiler|generator (golden, diagnostics, CPU rewrite)|FullyQualifiedName~GanEngine.Tests.Compiler.
+all suites|CPU (blocks over all cores)|FullyQualifiedName~.Cpu&FullyQualifiedName!~.CpuDeterministic
+all suites|CPU (deterministic)|FullyQualifiedName~.CpuDeterministic
+all suites|OpenCL, PoCL (CPU)|FullyQualifiedName~.OpenCl&FullyQualifiedName~Portable
+all suites|OpenCL, NVIDIA (GPU)|FullyQualifiedName~.OpenCl&FullyQualifiedName~NVIDIA
+all suites|CUDA|FullyQualifiedName~.Cuda
+kernel conformance|CUDA|FullyQualifiedName~Conformance.CudaKernelConformance
+kernel conformance|OpenCL, NVIDIA (GPU)|FullyQualifiedName~Conformance.OpenClKernelConformance&FullyQualifiedName~NVIDIA
+host only|generator, references, gradient checks|FullyQualifiedName~GanEngine.Tests.Compiler.|FullyQualifiedName~Reference|FullyQualifiedName~GradientCheck|FullyQualifiedName~KernelSourceMap
 LIST
   } | tee "$OUT/test-counts.md"
   echo "tests exit code: $rc"
