@@ -101,11 +101,28 @@ for path in sys.argv[2:]:
 PY
 }
 
+# The layer benchmarks of issue 3 (conv / convT, batchnorm, masked sparse GEMM), each beside its
+# PyTorch peer (cuDNN, torch.sparse) in the same call; tables in layers.log.
+run_layers() {
+  {
+    echo "== layers (C#, cuda)"
+    dotnet .device/bench/GanEngine.Bench.dll --device cuda --only conv,norm,sparse --reps 20 --warmup 3 --json "$OUT/bench-layers.json" 2>&1 || status=1
+    echo "== peer: conv (cuDNN)"
+    python3 tools/peer/peer_conv.py --reps 20 --warmup 5 2>&1 || status=1
+    echo "== peer: batchnorm"
+    python3 tools/peer/peer_norm.py 2>&1 || status=1
+    echo "== peer: sparse (torch.sparse CSR, dense)"
+    python3 tools/peer/peer_sparse.py 2>&1 || status=1
+  } > "$OUT/layers.log"
+  grep -E "^(==|\\| )" "$OUT/layers.log" | head -150
+}
+
 case "$mode" in
   tests) run_tests ;;
   bench) run_bench ;;
-  all) run_tests; run_bench ;;
-  *) echo "usage: gpu-run.sh [tests|bench|all] [--opencl] [--reps N]" >&2; exit 2 ;;
+  layers) run_layers ;;
+  all) run_tests; run_bench; run_layers ;;
+  *) echo "usage: gpu-run.sh [tests|bench|layers|all] [--opencl] [--reps N]" >&2; exit 2 ;;
 esac
 echo "== outputs in $OUT; exit $status"
 exit $status
