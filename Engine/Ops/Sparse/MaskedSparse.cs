@@ -136,12 +136,14 @@ public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, 
 
 /// <summary>Tiles of the split-row SpMM (<see cref="MaskedSparseKernels.SpmmSplit"/>, the default): <see cref="Threads"/>
 /// threads per block, <see cref="ThreadsPerRow"/> threads sharing one row's nonzeros (Threads / ThreadsPerRow rows
-/// and 32 columns of Y per block), <see cref="ChunkRows"/> rows of the dense operand per shared chunk.</summary>
-public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, int ChunkRows)
+/// and 32 columns of Y per block), <see cref="ChunkRows"/> rows of the dense operand per shared chunk, and the
+/// kernel: <see cref="Layout"/> 2 is <see cref="MaskedSparseKernels.SpmmSplit2"/> (X stored once per chunk, at most 512
+/// threads, two blocks per multiprocessor), 1 the v3 <see cref="MaskedSparseKernels.SpmmSplit"/> (X stored twice).</summary>
+public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, int ChunkRows, int Layout = 2)
 {
     /// <summary>The forward default, measured on the H200 (run 3): 512 threads, 4 per row (128 rows per block), chunks
     /// of up to 256 rows of X (64 KiB).</summary>
-    public static SpmmSplitTiling For(int inner) => new(512, 4, Math.Min(256, ((inner + 7) / 8) * 8));
+    public static SpmmSplitTiling For(int inner) => new(512, 4, Math.Min(512, ((inner + 7) / 8) * 8));
 
     /// <summary>The transposed default (short CSC rows when W has few rows): 256 threads, 2 per row.</summary>
     public static SpmmSplitTiling ForTransposed(int inner) => new(256, 2, Math.Min(256, ((inner + 7) / 8) * 8));
@@ -155,19 +157,23 @@ public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, in
             return this;
         }
         var t = this with { Threads = Math.Min(Threads, 256) };
-        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (64 * sizeof(float))) / 8 * 8));
+        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (RowFloats * sizeof(float))) / 8 * 8));
         return t with { ChunkRows = chunk };
     }
 
     public int RowsPerBlock => Threads / ThreadsPerRow;
 
-    public int SharedBytes => Math.Max(ChunkRows * 64, Threads * 32) * sizeof(float);
+    /// <summary>Floats per staged row of X: 64 (stored twice, layout 1) or 32.</summary>
+    public int RowFloats => Layout == 1 ? 64 : 32;
+
+    public int SharedBytes => Math.Max(ChunkRows * RowFloats, Threads * 32) * sizeof(float);
 
     public void Validate()
     {
-        if (Threads <= 0 || Threads % 32 != 0 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0)
+        if (Threads <= 0 || Threads % 32 != 0 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0
+            || Layout is < 1 or > 2 || (Layout == 2 && Threads > 512))
         {
-            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32, ThreadsPerRow a divisor of 32, ChunkRows positive.");
+            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32 (at most 512 for layout 2), ThreadsPerRow a divisor of 32, ChunkRows positive, Layout 1 or 2.");
         }
     }
 }
@@ -176,7 +182,7 @@ public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, in
 /// <see cref="Threads"/> threads per block, <see cref="ThreadsPerColumn"/> threads sharing one column of W
 /// (Threads / ThreadsPerColumn columns per block), <see cref="PerThread"/> nonzeros per thread and batch,
 /// and the n dimension cut into slices of <see cref="SliceLength"/> (summed with atomic adds).</summary>
-public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn, int PerThread, int SliceLength)
+public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn, int PerThread, int SliceLength, int Layout = 2)
 {
     /// <summary>Largest dynamic shared memory the split SDDMM asks for; above it the tiled SDDMM is used.</summary>
     public const int MaxSharedBytes = 200 * 1024;
@@ -200,11 +206,14 @@ public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn
 
     public int ColumnsPerBlock => Threads / ThreadsPerColumn;
 
-    public int SharedBytes(int rows) => (rows + ColumnsPerBlock) * 64 * sizeof(float);
+    /// <summary>Layout 2 (<see cref="MaskedSparseKernels.SddmmSplit2"/>): staged rows stored once, at most 512 threads;
+    /// layout 1: the v3 kernel (rows stored twice).</summary>
+    public int SharedBytes(int rows) => (rows + ColumnsPerBlock) * (Layout == 1 ? 64 : 32) * sizeof(float);
 
     public void Validate()
     {
-        if (Threads <= 0 || Threads % 32 != 0 || ThreadsPerColumn <= 0 || 32 % ThreadsPerColumn != 0 || PerThread <= 0 || SliceLength <= 0 || SliceLength % 32 != 0)
+        if (Threads <= 0 || Threads % 32 != 0 || ThreadsPerColumn <= 0 || 32 % ThreadsPerColumn != 0 || PerThread <= 0 || SliceLength <= 0 || SliceLength % 32 != 0
+            || Layout is < 1 or > 2 || (Layout == 2 && Threads > 512))
         {
             throw new ArgumentException($"Bad split SDDMM tiling {this}: Threads a positive multiple of 32, ThreadsPerColumn a divisor of 32, SliceLength a positive multiple of 32.");
         }
@@ -386,6 +395,12 @@ public static class MaskedSparse
         MaskedSparseKernels.LaunchZeroValues(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, dw);
         var config = new LaunchConfig(new Dim3((s.Cols + t.ColumnsPerBlock - 1) / t.ColumnsPerBlock, (n + t.SliceLength - 1) / t.SliceLength),
             new Dim3(t.Threads), t.SharedBytes(s.Rows));
+        if (t.Layout == 2)
+        {
+            MaskedSparseKernels.LaunchSddmmSplit2(launcher, config, s.Rows, s.Cols, n, csr.ColPtr, csr.RowIdx, csr.ToCsr, csr.ColOrder, dy, x,
+                t.SliceLength, dw, t.Threads, t.ThreadsPerColumn, t.PerThread);
+            return;
+        }
         MaskedSparseKernels.LaunchSddmmSplit(launcher, config, s.Rows, s.Cols, n, csr.ColPtr, csr.RowIdx, csr.ToCsr, csr.ColOrder, dy, x,
             t.SliceLength, dw, t.Threads, t.ThreadsPerColumn, t.PerThread);
     }
@@ -395,6 +410,11 @@ public static class MaskedSparse
     {
         t.Validate();
         var config = new LaunchConfig(new Dim3((n + 31) / 32, (rows + t.RowsPerBlock - 1) / t.RowsPerBlock), new Dim3(t.Threads), t.SharedBytes);
+        if (t.Layout == 2)
+        {
+            MaskedSparseKernels.LaunchSpmmSplit2(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
+            return;
+        }
         MaskedSparseKernels.LaunchSpmmSplit(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
     }
 

@@ -1064,4 +1064,227 @@ public static partial class MaskedSparseKernels
             }
         }
     }
+
+    /// <summary><see cref="SpmmSplit"/> (v4) with the chunk of X stored once, not twice: lane l reads X[k, n0 + (l ^ c)] at
+    /// (32 k' + l) ^ c, conflict-free whatever the lanes' k (the XOR only touches the low five bits), so a chunk of BK
+    /// rows takes BK * 32 floats and BK = 512 fits in 64 KiB; acc[c] holds column l ^ c. Capped at 64 registers
+    /// (launch bounds 512 x 2) so that two 512-thread blocks are resident per multiprocessor. Dynamic shared
+    /// max(BK, THREADS) * 32 floats.</summary>
+    [Kernel, LaunchBounds(512, 2)]
+    public static void SpmmSplit2(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<float> values, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> x, ArrayView<float> y,
+        [Specialization] int THREADS, [Specialization] int SUB, [Specialization] int BK)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> acc = stackalloc float[32];
+        Span<float> stage = stackalloc float[StageWidth];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int u = tid % SUB;
+        int slot0 = BlockIdx.Y * (THREADS / SUB);
+        int slot = slot0 + (tid / SUB);
+        int n0 = BlockIdx.X * 32;
+        int p = 0;
+        int end = 0;
+        if (slot < rows)
+        {
+            int row = rowOrder[slot];
+            p = rowPtr[row];
+            end = rowPtr[row + 1];
+        }
+        for (int c = 0; c < 32; c++)
+        {
+            acc[c] = 0f;
+        }
+
+        for (int k0 = 0; k0 < inner; k0 += BK)
+        {
+            for (int based = 0; based < BK * 32; based += THREADS * StageWidth)
+            {
+                for (int l = 0; l < StageWidth; l++)
+                {
+                    int index = based + tid + (l * THREADS);
+                    int kk = index / 32;
+                    float v = 0f;
+                    if (index < BK * 32 && k0 + kk < inner && n0 + (index % 32) < n)
+                    {
+                        v = x[((k0 + kk) * n) + n0 + (index % 32)];
+                    }
+                    stage[l] = v;
+                }
+                for (int l = 0; l < StageWidth; l++)
+                {
+                    int index = based + tid + (l * THREADS);
+                    if (index < BK * 32)
+                    {
+                        shared[index] = stage[l];
+                    }
+                }
+            }
+            Group.Barrier();
+
+            int stop = end;
+            if (k0 + BK < inner)
+            {
+                stop = LowerBound(colIdx, p, end, k0 + BK);
+            }
+            int q = p + u;
+            float value = 0f;
+            int column = k0;
+            if (q < stop)
+            {
+                value = values[q];
+                column = colIdx[q];
+            }
+            while (q < stop)
+            {
+                int qNext = q + SUB;
+                float valueNext = 0f;
+                int columnNext = k0;
+                if (qNext < stop)
+                {
+                    valueNext = values[qNext];
+                    columnNext = colIdx[qNext];
+                }
+                int b = ((column - k0) * 32) + lane;
+                for (int c = 0; c < 32; c++)
+                {
+                    acc[c] = KMath.Fma(value, shared[b ^ c], acc[c]);
+                }
+                q = qNext;
+                value = valueNext;
+                column = columnNext;
+            }
+            p = stop;
+            Group.Barrier();
+        }
+
+        for (int c = 0; c < 32; c++)
+        {
+            shared[(tid * 32) + (lane ^ c)] = acc[c];
+        }
+        Group.Barrier();
+        for (int o = tid; o < (THREADS / SUB) * 32; o += THREADS)
+        {
+            int local = o / 32;
+            int c = o % 32;
+            float sum = 0f;
+            for (int s = 0; s < SUB; s++)
+            {
+                sum += shared[(((local * SUB) + s) * 32) + c];
+            }
+            int outSlot = slot0 + local;
+            if (outSlot < rows && n0 + c < n)
+            {
+                y[(rowOrder[outSlot] * n) + n0 + c] = sum;
+            }
+        }
+    }
+
+    /// <summary><see cref="SddmmSplit"/> (v4) with the staged rows stored once (XOR-rotated reads as in
+    /// <see cref="SpmmSplit2"/>): half the shared memory, (rows + THREADS / SUB) * 32 floats, and at most 64
+    /// registers (launch bounds 512 x 2).</summary>
+    [Kernel, LaunchBounds(512, 2)]
+    public static void SddmmSplit2(
+        int rows, int cols, int n,
+        ReadOnlyView<int> colPtr, ReadOnlyView<int> rowIdx, ReadOnlyView<int> toCsr, ReadOnlyView<int> colOrder,
+        ReadOnlyView<float> dy, ReadOnlyView<float> x, int sliceLength, ArrayView<float> dw,
+        [Specialization] int THREADS, [Specialization] int SUB, [Specialization] int T)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> acc = stackalloc float[T];
+        Span<int> rowOffset = stackalloc int[T];
+        Span<float> stage = stackalloc float[StageWidth];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int u = tid % SUB;
+        int local = tid / SUB;
+        int slot0 = BlockIdx.X * (THREADS / SUB);
+        int slot = slot0 + local;
+        int nStart = BlockIdx.Y * sliceLength;
+        int nEnd = KMath.Min(nStart + sliceLength, n);
+        int firstColumn = colOrder[slot0];
+        int longest = colPtr[firstColumn + 1] - colPtr[firstColumn];
+        int start = 0;
+        int stop = 0;
+        if (slot < cols)
+        {
+            int j = colOrder[slot];
+            start = colPtr[j];
+            stop = colPtr[j + 1];
+        }
+        int xBase = rows * 32;
+        int xOffset = xBase + (local * 32) + lane;
+
+        for (int batch = 0; batch < longest; batch += SUB * T)
+        {
+            for (int t = 0; t < T; t++)
+            {
+                int q = start + batch + u + (SUB * t);
+                acc[t] = 0f;
+                rowOffset[t] = lane;
+                if (q < stop)
+                {
+                    rowOffset[t] = (rowIdx[q] * 32) + lane;
+                }
+            }
+
+            for (int c0 = nStart; c0 < nEnd; c0 += 32)
+            {
+                // dy[all rows, chunk] then x[the block's columns, chunk], StageWidth loads in flight per thread.
+                int total = (rows + (THREADS / SUB)) * 32;
+                for (int based = 0; based < total; based += THREADS * StageWidth)
+                {
+                    for (int l = 0; l < StageWidth; l++)
+                    {
+                        int index = based + tid + (l * THREADS);
+                        int r = index / 32;
+                        int c = index % 32;
+                        float v = 0f;
+                        if (index < total && c0 + c < nEnd)
+                        {
+                            if (r < rows)
+                            {
+                                v = dy[(r * n) + c0 + c];
+                            }
+                            else if (slot0 + r - rows < cols)
+                            {
+                                v = x[(colOrder[slot0 + r - rows] * n) + c0 + c];
+                            }
+                        }
+                        stage[l] = v;
+                    }
+                    for (int l = 0; l < StageWidth; l++)
+                    {
+                        int index = based + tid + (l * THREADS);
+                        if (index < total)
+                        {
+                            shared[index] = stage[l];
+                        }
+                    }
+                }
+                Group.Barrier();
+                for (int c = 0; c < 32; c++)
+                {
+                    float xv = shared[xOffset ^ c];
+                    for (int t = 0; t < T; t++)
+                    {
+                        acc[t] = KMath.Fma(shared[rowOffset[t] ^ c], xv, acc[t]);
+                    }
+                }
+                Group.Barrier();
+            }
+
+            for (int t = 0; t < T; t++)
+            {
+                int q = start + batch + u + (SUB * t);
+                if (q < stop)
+                {
+                    Atomic.Add(ref dw[toCsr[q]], acc[t]);
+                }
+            }
+        }
+    }
 }

@@ -22,13 +22,16 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
 
     /// <summary>Split-row SpMM tilings tried at 90% (name suffix, threads, threads per row, chunk rows; chunk rows
     /// capped at the inner size); the default is SpmmSplitTiling.For.</summary>
-    private static readonly (string Name, int Threads, int Sub, int Chunk)[] SplitVariants =
+    private static readonly (string Name, int Threads, int Sub, int Chunk, int Layout)[] SplitVariants =
     [
-        ("s256u2k256", 256, 2, 256),
-        ("s512u4k256", 512, 4, 256),
-        ("s512u8k256", 512, 8, 256),
-        ("s512u4k128", 512, 4, 128),
-        ("s256u4k256", 256, 4, 256),
+        ("v3-s512u4k256", 512, 4, 256, 1),
+        ("v3-s256u2k256", 256, 2, 256, 1),
+        ("s512u4k512", 512, 4, 512, 2),
+        ("s512u4k256", 512, 4, 256, 2),
+        ("s512u8k512", 512, 8, 512, 2),
+        ("s512u2k512", 512, 2, 512, 2),
+        ("s256u2k512", 256, 2, 512, 2),
+        ("s256u4k256", 256, 4, 256, 2),
     ];
 
     /// <summary>The previous (tiled, X streamed in small chunks) SpMM, kept as a row for comparison.</summary>
@@ -160,9 +163,9 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         {
             run($"sparse-spmm-{tag}-old", () => Checked($"sparse-spmm-{tag}-old",
                 () => MaskedSparse.Spmm(accelerator, csr, n, dx.ReadOnly, y.View, OldTiling), y, SampleY, m * n));
-            foreach (var (vname, threads, sub, chunk) in SplitVariants)
+            foreach (var (vname, threads, sub, chunk, layout) in SplitVariants)
             {
-                var t = new SpmmSplitTiling(threads, sub, Math.Min(chunk, ((k + 7) / 8) * 8));
+                var t = new SpmmSplitTiling(threads, sub, Math.Min(chunk, ((k + 7) / 8) * 8), layout);
                 run($"sparse-spmm-{tag}-{vname}", () => Checked($"sparse-spmm-{tag}-{vname}",
                     () => MaskedSparse.Spmm(accelerator, csr, n, dx.ReadOnly, y.View, t), y, SampleY, m * n));
             }
@@ -173,9 +176,9 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         {
             run($"sparse-spmmt-{tag}-old", () => Checked($"sparse-spmmt-{tag}-old",
                 () => MaskedSparse.SpmmTransposed(accelerator, csr, n, ddy.ReadOnly, gx.View, OldTiling), gx, SampleDx, k * n));
-            foreach (var (vname, threads, sub, chunk) in SplitVariants)
+            foreach (var (vname, threads, sub, chunk, layout) in SplitVariants)
             {
-                var t = new SpmmSplitTiling(threads, sub, Math.Min(chunk, ((m + 7) / 8) * 8));
+                var t = new SpmmSplitTiling(threads, sub, Math.Min(chunk, ((m + 7) / 8) * 8), layout);
                 run($"sparse-spmmt-{tag}-{vname}", () => Checked($"sparse-spmmt-{tag}-{vname}",
                     () => MaskedSparse.SpmmTransposed(accelerator, csr, n, ddy.ReadOnly, gx.View, t), gx, SampleDx, k * n));
             }
@@ -198,7 +201,10 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
             int slices = (n + splitSddmm.SliceLength - 1) / splitSddmm.SliceLength;
             var sddmmVariants = new (string Name, SddmmSplitTiling Tiling)[]
             {
+                ("v3", splitSddmm with { Layout = 1 }),
                 ("t256", splitSddmm with { Threads = 256 }),
+                ("p6", splitSddmm with { PerThread = 6 }),
+                ("slices4x", splitSddmm with { SliceLength = Math.Max(1, (chunks + (4 * slices) - 1) / (4 * slices)) * 32 }),
                 ("u8", splitSddmm with { ThreadsPerColumn = 8, PerThread = Math.Max(1, (splitSddmm.PerThread + 1) / 2) }),
                 ("p8", splitSddmm with { PerThread = 8 }),
                 ("slices2x", splitSddmm with { SliceLength = Math.Max(1, (chunks + (2 * slices) - 1) / (2 * slices)) * 32 }),
