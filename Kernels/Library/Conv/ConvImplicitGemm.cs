@@ -343,10 +343,10 @@ public static partial class ConvImplicitGemm
         int twP = (KW + S - 1) / S;
         int ohwF = G != 0 && GOH * GOW > 0 ? GOH * GOW : 1;
         int fast = G != 0 && WM * TM * 16 == 128 && WN * TN * 8 >= 64 &&
-            ((MODE == 0 && BK % KW == 0 && GC % (BK / KW) == 0) ||
-             (MODE == 1 && taps <= 16 && 16 % taps == 0 && (GOC * taps) % BK == 0) ||
+            ((MODE == 0 && 8 % KW == 0 && GC % (BK / KW) == 0) ||
+             (MODE == 1 && 8 % taps == 0 && (GOC * taps) % BK == 0) ||
              (MODE == 2 && WN * TN * 8 == 128 && GOH <= 32 && GOW <= 32 &&
-              ((ohwF % BK == 0 && BK % GOW == 0) || BK % ohwF == 0))) ? 1 : 0;
+              ((ohwF % BK == 0 && BK % GOW == 0) || BK % ohwF == 0) && (ohwF % BK == 0 ? BK : ohwF) % 8 == 0)) ? 1 : 0;
         int fPeriod = ohwF % BK == 0 ? BK : ohwF;
         int fBn = WN * TN * 8;
         int fL = BK * fBn / 128;
@@ -405,6 +405,43 @@ public static partial class ConvImplicitGemm
                 fPtrB = ((fCol / (KH * KW)) * h * w) + (colY * w) + colX;
             }
         }
+        // v5: B of MODES 0/1 and A of MODE 2 keep the original lane mapping (8 lanes read 8 consecutive k: contiguous memory),
+        // with the per-thread part of the address and the validity hoisted (run 4: lanes along output channels, 32 sectors per
+        // warp load, made MODE 0 slower).
+        int vColMask = 0;
+        int vRowMask = 0;
+        int vPtrB = 0;
+        int vPtrA = 0;
+        if (fast != 0)
+        {
+            for (int t = 0; t < WN * TN / 2; t++)
+            {
+                vColMask |= columnB + (t * 16) < n ? 1 << t : 0;
+            }
+            for (int t = 0; t < WM * TM; t++)
+            {
+                vRowMask |= rowA + (t * 16) < rows ? 1 << t : 0;
+            }
+            if (MODE == 0)
+            {
+                vPtrB = (columnB * (c * KH * KW)) + ((kB / KW) * KH * KW) + (kB % KW);
+            }
+            else if (MODE == 1)
+            {
+                int jv = kB % taps;
+                int jhv = jv / twP;
+                int jwv = jv - (jhv * twP);
+                if (khF + (jhv * S) >= KH || kwF + (jwv * S) >= KW)
+                {
+                    vColMask = 0;
+                }
+                vPtrB = (columnB * KH * KW) + ((khF + (jhv * S)) * KW) + kwF + (jwv * S) + ((kB / taps) * c * KH * KW);
+            }
+            else
+            {
+                vPtrA = (rowA * oh * ow) + kkA;
+            }
+        }
         // Shared offsets of the fast mapping (same fragment-ordered layout as storeA / storeB).
         int fStoreA = ((tid >> 4) * Chunk) + ((((tid & 15) >> 1) & 3) * 36) + ((tid & 1) * 16) + ((tid & 15) >> 3);
         int fStoreB = aFloats + ((((fCc >> 4) + ((fKl0 >> 3) * (WN * TN / 2))) * Chunk)) + (((fCc >> 1) & 3) * 36) + ((fCc & 1) * 16) + (2 * ((fCc & 15) >> 3));
@@ -422,13 +459,27 @@ public static partial class ConvImplicitGemm
             {
                 if (fast != 0)
                 {
-                    for (int kl = 0; kl < BK; kl++)
+                    if (MODE == 2)
                     {
-                        smem[stage + fStoreA + ((kl >> 3) * (WM * TM) * Chunk) + (4 * (kl & 3)) + (2 * ((kl >> 2) & 1))] = Mma.ToTf32(nextA[kl]);
+                        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                        {
+                            smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
+                        }
+                        for (int j = 0; j < BK * (WN * TN * 8) / 128; j++)
+                        {
+                            smem[stage + fStoreB + ((j >> 3) * (WN * TN / 2) * Chunk) + (4 * (j & 3)) + ((j >> 2) & 1)] = Mma.ToTf32(nextB[j]);
+                        }
                     }
-                    for (int j = 0; j < BK * (WN * TN * 8) / 128; j++)
+                    else
                     {
-                        smem[stage + fStoreB + ((j >> 3) * (WN * TN / 2) * Chunk) + (4 * (j & 3)) + ((j >> 2) & 1)] = Mma.ToTf32(nextB[j]);
+                        for (int kl = 0; kl < BK; kl++)
+                        {
+                            smem[stage + fStoreA + ((kl >> 3) * (WM * TM) * Chunk) + (4 * (kl & 3)) + (2 * ((kl >> 2) & 1))] = Mma.ToTf32(nextA[kl]);
+                        }
+                        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                        {
+                            smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
+                        }
                     }
                 }
                 else
@@ -458,7 +509,7 @@ public static partial class ConvImplicitGemm
                         int iy = fRowY + ky;
                         int yOk = fRowBase >= 0 && iy >= 0 && iy < h ? 1 : 0;
                         int ta = fRowBase + (icb * (BK / KW) * h * w) + (iy * w) + fRowX;
-                        int tb = fPtrB + (icb * (BK / KW) * KH * KW) + (ky * KW);
+                        int tb = vPtrB + (icb * (BK / KW) * KH * KW) + (ky * KW);
                         for (int kl = 0; kl < BK; kl++)
                         {
                             float v = 0f;
@@ -468,20 +519,20 @@ public static partial class ConvImplicitGemm
                             }
                             nextA[kl] = v;
                         }
-                        for (int j = 0; j < BK * (WN * TN * 8) / 128; j++)
+                        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
                         {
                             float v = 0f;
-                            if (fColOk != 0)
+                            if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
                             {
-                                v = b[tb + ((j / KW) * KH * KW) + (j % KW)];
+                                v = b[tb + ((l % (WN * TN / 2)) * 16 * c * KH * KW) + ((l / (WN * TN / 2)) * (8 / KW) * KH * KW)];
                             }
-                            nextB[j] = v;
+                            nextB[l] = v;
                         }
                     }
                     else if (MODE == 1)
                     {
                         int ta = fPtrA + (tile * (BK / taps) * oh * ow);
-                        int tb = fPtrB + (tile * (BK / taps) * c * KH * KW);
+                        int tb = vPtrB + (tile * (BK / taps) * c * KH * KW);
                         for (int kl = 0; kl < BK; kl++)
                         {
                             float v = 0f;
@@ -491,14 +542,14 @@ public static partial class ConvImplicitGemm
                             }
                             nextA[kl] = v;
                         }
-                        for (int j = 0; j < BK * (WN * TN * 8) / 128; j++)
+                        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
                         {
                             float v = 0f;
-                            if (((fMaskB >> (j % taps)) & 1) != 0)
+                            if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
                             {
-                                v = b[tb + ((j / taps) * c * KH * KW) + (((j % taps) / twP) * S * KW) + (((j % taps) % twP) * S)];
+                                v = b[tb + ((l % (WN * TN / 2)) * 16 * KH * KW) + ((l / (WN * TN / 2)) * (8 / taps) * c * KH * KW)];
                             }
-                            nextB[j] = v;
+                            nextB[l] = v;
                         }
                     }
                     else
@@ -507,16 +558,17 @@ public static partial class ConvImplicitGemm
                         int yT = (k0 - (nT * oh * ow)) / ow;
                         int kRem = kEnd - k0;
                         int yBits = fMaskY >> yT;
-                        int ta = (nT * oc * oh * ow) + fRowBase + (yT * ow);
+                        int ta = (nT * oc * oh * ow) + vPtrA + (yT * ow);
                         int tb = (nT * c * h * w) + fPtrB + (yT * S * w);
-                        for (int kl = 0; kl < BK; kl++)
+                        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
                         {
                             float v = 0f;
-                            if (fRowBase >= 0 && kl < kRem)
+                            int kc8 = (l / (WM * TM)) * 8;
+                            if (((vRowMask >> (l % (WM * TM))) & 1) != 0 && kc8 + kkA < kRem)
                             {
-                                v = a[ta + ((kl / fPeriod) * oc * oh * ow) + (kl % fPeriod)];
+                                v = a[ta + ((l % (WM * TM)) * 16 * oh * ow) + ((kc8 / fPeriod) * oc * oh * ow) + (kc8 % fPeriod)];
                             }
-                            nextA[kl] = v;
+                            nextA[l] = v;
                         }
                         for (int j = 0; j < BK; j++)
                         {
