@@ -333,48 +333,272 @@ public static partial class ConvImplicitGemm
             bX[t] = ColumnX(KW, column, pad);
         }
 
+        // ---- Fast gather (G != 0, 128-row tiles, BN >= 64; run 4). Thread tid owns A row rowStart + tid (all BK k of a tile)
+        // and B column columnStart + tid % BN (BK BN / 128 consecutive k). Within a K tile the k are ordered so that every
+        // bounds test is hoisted: MODE 0 tile = (8 channels of block icb) x (KW taps of one kernel row ky), one test per row
+        // per tile plus a per-thread mask over kx; MODE 1 tile = BK / T channels x the T phase taps (k order unchanged),
+        // tap masks per thread, computed once; MODE 2 (BN 128) tile = BK output pixels of whole rows / images, masks over
+        // output y and x per column, computed once. Element addresses are a per-tile base plus compile-time offsets.
+        int taps = ((KH + S - 1) / S) * ((KW + S - 1) / S);
+        int twP = (KW + S - 1) / S;
+        int ohwF = G != 0 && GOH * GOW > 0 ? GOH * GOW : 1;
+        int fast = G != 0 && WM * TM * 16 == 128 && WN * TN * 8 >= 64 &&
+            ((MODE == 0 && 8 % KW == 0 && GC % (BK / KW) == 0) ||
+             (MODE == 1 && 8 % taps == 0 && (GOC * taps) % BK == 0) ||
+             (MODE == 2 && WN * TN * 8 == 128 && GOH <= 32 && GOW <= 32 &&
+              ((ohwF % BK == 0 && BK % GOW == 0) || BK % ohwF == 0) && (ohwF % BK == 0 ? BK : ohwF) % 8 == 0)) ? 1 : 0;
+        int fPeriod = ohwF % BK == 0 ? BK : ohwF;
+        int fBn = WN * TN * 8;
+        int fL = BK * fBn / 128;
+        int fCc = tid % fBn;
+        int fKl0 = (tid / fBn) * fL;
+        int fRow = rowStart + tid;
+        int fCol = columnStart + fCc;
+        int fColOk = fCol < n ? 1 : 0;
+        int fRowBase = RowBase(MODE, S, fRow, rows, c, h, w, oc, oh, ow, ph, pw);
+        int fRowY = RowY(MODE, S, fRow, h, w, oh, ow, pad, ph, pw);
+        int fRowX = RowX(MODE, S, fRow, w, ow, pad, pw);
+        int fMaskA = 0;
+        int fMaskB = 0;
+        int fMaskY = 0;
+        int fPtrA = 0;
+        int fPtrB = 0;
+        int khF = MODE == 1 ? (ph + pad) % S : 0;
+        int kwF = MODE == 1 ? (pw + pad) % S : 0;
+        if (fast != 0)
+        {
+            if (MODE == 0)
+            {
+                for (int kx = 0; kx < KW; kx++)
+                {
+                    fMaskA |= fRowX + kx >= 0 && fRowX + kx < w ? 1 << kx : 0;
+                }
+                fPtrB = (fCol * (c * KH * KW)) + ((fKl0 / KW) * KH * KW);
+            }
+            else if (MODE == 1)
+            {
+                for (int j = 0; j < taps; j++)
+                {
+                    int jh = j / twP;
+                    int jw = j - (jh * twP);
+                    int y = fRowY - jh;
+                    int x = fRowX - jw;
+                    int tapOk = khF + (jh * S) < KH && kwF + (jw * S) < KW ? 1 : 0;
+                    fMaskA |= tapOk != 0 && fRowBase >= 0 && y >= 0 && y < oh && x >= 0 && x < ow ? 1 << j : 0;
+                    fMaskB |= tapOk != 0 && fColOk != 0 ? 1 << j : 0;
+                }
+                fPtrA = fRowBase + (fRowY * ow) + fRowX;
+                fPtrB = (fCol * KH * KW) + (khF * KW) + kwF + ((fKl0 / taps) * c * KH * KW);
+            }
+            else
+            {
+                int colY = ((fCol % (KH * KW)) / KW) - pad;
+                int colX = (fCol % KW) - pad;
+                for (int y = 0; y < oh; y++)
+                {
+                    fMaskY |= fColOk != 0 && (y * S) + colY >= 0 && (y * S) + colY < h ? 1 << y : 0;
+                }
+                for (int x = 0; x < ow; x++)
+                {
+                    fMaskB |= fColOk != 0 && (x * S) + colX >= 0 && (x * S) + colX < w ? 1 << x : 0;
+                }
+                fPtrB = ((fCol / (KH * KW)) * h * w) + (colY * w) + colX;
+            }
+        }
+        // v5: B of MODES 0/1 and A of MODE 2 keep the original lane mapping (8 lanes read 8 consecutive k: contiguous memory),
+        // with the per-thread part of the address and the validity hoisted (run 4: lanes along output channels, 32 sectors per
+        // warp load, made MODE 0 slower).
+        int vColMask = 0;
+        int vRowMask = 0;
+        int vPtrB = 0;
+        int vPtrA = 0;
+        if (fast != 0)
+        {
+            for (int t = 0; t < WN * TN / 2; t++)
+            {
+                vColMask |= columnB + (t * 16) < n ? 1 << t : 0;
+            }
+            for (int t = 0; t < WM * TM; t++)
+            {
+                vRowMask |= rowA + (t * 16) < rows ? 1 << t : 0;
+            }
+            if (MODE == 0)
+            {
+                vPtrB = (columnB * (c * KH * KW)) + ((kB / KW) * KH * KW) + (kB % KW);
+            }
+            else if (MODE == 1)
+            {
+                int jv = kB % taps;
+                int jhv = jv / twP;
+                int jwv = jv - (jhv * twP);
+                if (khF + (jhv * S) >= KH || kwF + (jwv * S) >= KW)
+                {
+                    vColMask = 0;
+                }
+                vPtrB = (columnB * KH * KW) + ((khF + (jhv * S)) * KW) + kwF + (jwv * S) + ((kB / taps) * c * KH * KW);
+            }
+            else
+            {
+                vPtrA = (rowA * oh * ow) + kkA;
+            }
+        }
+        // Shared offsets of the fast mapping (same fragment-ordered layout as storeA / storeB).
+        int fStoreA = ((tid >> 4) * Chunk) + ((((tid & 15) >> 1) & 3) * 36) + ((tid & 1) * 16) + ((tid & 15) >> 3);
+        int fStoreB = aFloats + ((((fCc >> 4) + ((fKl0 >> 3) * (WN * TN / 2))) * Chunk)) + (((fCc >> 1) & 3) * 36) + ((fCc & 1) * 16) + (2 * ((fCc & 15) >> 3));
+
         for (int i = 0; i < TM * TN * 4; i++)
         {
             acc[i] = 0f;
         }
 
-        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+        for (int t = 0; t <= tiles; t++)
         {
-            nextA[l] = LoadA(MODE, KH, KW, S, a, aBase[l % (WM * TM)], aY[l % (WM * TM)], aX[l % (WM * TM)],
-                kBegin + ((l / (WM * TM)) * 8) + kkA, kEnd, h, w, oc, oh, ow, ph, pw, pad);
-        }
-        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
-        {
-            nextB[l] = LoadB(MODE, KH, KW, S, b, bBase[l % (WN * TN / 2)], bY[l % (WN * TN / 2)], bX[l % (WN * TN / 2)],
-                columnB + ((l % (WN * TN / 2)) * 16), kBegin + ((l / (WN * TN / 2)) * 8) + kB, kEnd, c, h, w, oh, ow, ph, pw, pad);
-        }
-
-        for (int t = 0; t < tiles; t++)
-        {
-            int stage = (t & 1) * stageFloats;
-            for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+            // Iteration t: store tile t - 1 (loaded last iteration), issue the loads of tile t, compute tile t - 1.
+            int stage = ((t + 1) & 1) * stageFloats;
+            if (t > 0)
             {
-                smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
-            }
-            for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
-            {
-                smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
-            }
-            Group.Barrier();
-
-            if (t + 1 < tiles)
-            {
-                int k0 = kBegin + ((t + 1) * BK);
-                for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                if (fast != 0)
                 {
-                    nextA[l] = LoadA(MODE, KH, KW, S, a, aBase[l % (WM * TM)], aY[l % (WM * TM)], aX[l % (WM * TM)],
-                        k0 + ((l / (WM * TM)) * 8) + kkA, kEnd, h, w, oc, oh, ow, ph, pw, pad);
+                    if (MODE == 2)
+                    {
+                        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                        {
+                            smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
+                        }
+                        for (int j = 0; j < BK * (WN * TN * 8) / 128; j++)
+                        {
+                            smem[stage + fStoreB + ((j >> 3) * (WN * TN / 2) * Chunk) + (4 * (j & 3)) + ((j >> 2) & 1)] = Mma.ToTf32(nextB[j]);
+                        }
+                    }
+                    else
+                    {
+                        for (int kl = 0; kl < BK; kl++)
+                        {
+                            smem[stage + fStoreA + ((kl >> 3) * (WM * TM) * Chunk) + (4 * (kl & 3)) + (2 * ((kl >> 2) & 1))] = Mma.ToTf32(nextA[kl]);
+                        }
+                        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                        {
+                            smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
+                        }
+                    }
                 }
-                for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                else
                 {
-                    nextB[l] = LoadB(MODE, KH, KW, S, b, bBase[l % (WN * TN / 2)], bY[l % (WN * TN / 2)], bX[l % (WN * TN / 2)],
-                        columnB + ((l % (WN * TN / 2)) * 16), k0 + ((l / (WN * TN / 2)) * 8) + kB, kEnd, c, h, w, oh, ow, ph, pw, pad);
+                    for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                    {
+                        smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
+                    }
+                    for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                    {
+                        smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
+                    }
                 }
+                Group.Barrier();
+            }
+
+            if (t < tiles)
+            {
+                int k0 = kBegin + (t * BK);
+                if (fast != 0)
+                {
+                    int tile = k0 / BK;
+                    if (MODE == 0)
+                    {
+                        int icb = tile / KH;
+                        int ky = tile - (icb * KH);
+                        int iy = fRowY + ky;
+                        int yOk = fRowBase >= 0 && iy >= 0 && iy < h ? 1 : 0;
+                        int ta = fRowBase + (icb * (BK / KW) * h * w) + (iy * w) + fRowX;
+                        int tb = vPtrB + (icb * (BK / KW) * KH * KW) + (ky * KW);
+                        for (int kl = 0; kl < BK; kl++)
+                        {
+                            float v = 0f;
+                            if (yOk != 0 && ((fMaskA >> (kl % KW)) & 1) != 0)
+                            {
+                                v = a[ta + ((kl / KW) * h * w) + (kl % KW)];
+                            }
+                            nextA[kl] = v;
+                        }
+                        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                        {
+                            float v = 0f;
+                            if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
+                            {
+                                v = b[tb + ((l % (WN * TN / 2)) * 16 * c * KH * KW) + ((l / (WN * TN / 2)) * (8 / KW) * KH * KW)];
+                            }
+                            nextB[l] = v;
+                        }
+                    }
+                    else if (MODE == 1)
+                    {
+                        int ta = fPtrA + (tile * (BK / taps) * oh * ow);
+                        int tb = vPtrB + (tile * (BK / taps) * c * KH * KW);
+                        for (int kl = 0; kl < BK; kl++)
+                        {
+                            float v = 0f;
+                            if (((fMaskA >> (kl % taps)) & 1) != 0)
+                            {
+                                v = a[ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP)];
+                            }
+                            nextA[kl] = v;
+                        }
+                        for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                        {
+                            float v = 0f;
+                            if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
+                            {
+                                v = b[tb + ((l % (WN * TN / 2)) * 16 * KH * KW) + ((l / (WN * TN / 2)) * (8 / taps) * c * KH * KW)];
+                            }
+                            nextB[l] = v;
+                        }
+                    }
+                    else
+                    {
+                        int nT = k0 / (oh * ow);
+                        int yT = (k0 - (nT * oh * ow)) / ow;
+                        int kRem = kEnd - k0;
+                        int yBits = fMaskY >> yT;
+                        int ta = (nT * oc * oh * ow) + vPtrA + (yT * ow);
+                        int tb = (nT * c * h * w) + fPtrB + (yT * S * w);
+                        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                        {
+                            float v = 0f;
+                            int kc8 = (l / (WM * TM)) * 8;
+                            if (((vRowMask >> (l % (WM * TM))) & 1) != 0 && kc8 + kkA < kRem)
+                            {
+                                v = a[ta + ((l % (WM * TM)) * 16 * oh * ow) + ((kc8 / fPeriod) * oc * oh * ow) + (kc8 % fPeriod)];
+                            }
+                            nextA[l] = v;
+                        }
+                        for (int j = 0; j < BK; j++)
+                        {
+                            float v = 0f;
+                            if (j < kRem && ((yBits >> ((j % fPeriod) / ow)) & (fMaskB >> ((j % fPeriod) % ow)) & 1) != 0)
+                            {
+                                v = b[tb + ((j / fPeriod) * c * h * w) + (((j % fPeriod) / ow) * S * w) + (((j % fPeriod) % ow) * S)];
+                            }
+                            nextB[j] = v;
+                        }
+                    }
+                }
+                else
+                {
+                    for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                    {
+                        nextA[l] = LoadA(MODE, KH, KW, S, a, aBase[l % (WM * TM)], aY[l % (WM * TM)], aX[l % (WM * TM)],
+                            k0 + ((l / (WM * TM)) * 8) + kkA, kEnd, h, w, oc, oh, ow, ph, pw, pad);
+                    }
+                    for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                    {
+                        nextB[l] = LoadB(MODE, KH, KW, S, b, bBase[l % (WN * TN / 2)], bY[l % (WN * TN / 2)], bX[l % (WN * TN / 2)],
+                            columnB + ((l % (WN * TN / 2)) * 16), k0 + ((l / (WN * TN / 2)) * 8) + kB, kEnd, c, h, w, oh, ow, ph, pw, pad);
+                    }
+                }
+            }
+
+            if (t == 0)
+            {
+                continue;
             }
 
             for (int s = 0; s < BK / 8; s++)

@@ -49,6 +49,9 @@ public abstract class ConvOpsSuite
         new object[] { 4, 3, 16, 16, 8, 3, 1, 1, true },     // wgrad split over the batch (workspace)
         new object[] { 2, 37, 9, 9, 130, 3, 1, 1, false },   // N and K past one tile
         new object[] { 2, 64, 4, 4, 8, 4, 1, 0, true },      // 1x1 output: forward split over K (workspace), bias once
+        new object[] { 1, 17, 6, 6, 8, 4, 2, 1, true },      // fast gather: dgrad (4 phase taps, 64-wide tile, partial)
+        new object[] { 1, 5, 16, 8, 8, 4, 2, 1, false },     // fast gather: wgrad, 32 output pixels per image (rows per tile)
+        new object[] { 3, 5, 8, 8, 8, 4, 2, 1, true },       // fast gather: wgrad, 16 pixels per image (2 images per tile, partial)
     ];
 
     // (batch, in, h, w, out, kernel, stride, pad, outputPad, bias)
