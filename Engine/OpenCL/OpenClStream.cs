@@ -85,11 +85,19 @@ public sealed unsafe class OpenClStream : AcceleratorStream
             if ((kernel.Features & KernelFeatures.DynamicShared) != 0)
             {
                 // A __local pointer argument: size only, no value. Zero is not a valid size.
-                SetArgument(handle, index, (nuint)Math.Max(1, config.DynamicSharedBytes), null);
+                SetArgument(handle, index++, (nuint)Math.Max(1, config.DynamicSharedBytes), null);
+            }
+            if ((kernel.Features & (KernelFeatures.WarpCollectives | KernelFeatures.Mma)) != 0)
+            {
+                // The warp-collective scratch (docs/kernel-platform.md): one word per thread, six with mma.
+                SetArgument(handle, index, (nuint)(block.Product * WarpScratchWords(kernel.Features) * sizeof(uint)), null);
             }
             Check(clEnqueueNDRangeKernel(queue, handle, dimensions, null, global, local, 0, null, null), nameof(clEnqueueNDRangeKernel));
         }
     }
+
+    /// <summary>32-bit words of warp-collective scratch per thread: an mma exchanges its A and B fragments (6 words).</summary>
+    internal static int WarpScratchWords(KernelFeatures features) => (features & KernelFeatures.Mma) != 0 ? 6 : 1;
 
     private static void SetArgument(nint kernel, uint index, nuint size, void* value)
     {

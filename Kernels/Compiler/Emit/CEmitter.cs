@@ -347,6 +347,13 @@ namespace GanEngine.Kernels.Compiler.Emit
                 {
                     parameters += (parameters.Length > 0 ? ", " : "") + "__local uint4* ge_dynamic_shared";
                 }
+                if (f.NeedsWarpScratch)
+                {
+                    // Warp-collective scratch as a __local argument sized by the launch (threads x words), not a
+                    // kernel-scope __local array: PoCL 3.1 let concurrently running work-groups see each other's
+                    // kernel-scope array when it was passed on to a helper (wrong ballots under load).
+                    parameters += (parameters.Length > 0 ? ", " : "") + "__local uint* ge_ws";
+                }
                 Line("__kernel void " + entry + "(" + parameters + ")");
             }
             var prologue = new List<string>();
@@ -361,12 +368,6 @@ namespace GanEngine.Kernels.Compiler.Emit
                         string name = Id(p.Name);
                         prologue.Add(_d.PointerType(elem, view == ViewKind.ReadOnly, false, false) + name + " = " + name + "_base + " + name + "_offset;");
                     }
-                }
-                if (f.NeedsWarpScratch)
-                {
-                    int maxThreads = _ctx.MaxThreads > 0 ? _ctx.MaxThreads : 1024;
-                    int words = (_ctx.Features & 4) != 0 ? 6 : 1;
-                    prologue.Add("__local uint ge_ws[" + (maxThreads * words) + "];");
                 }
             }
             prologue.AddRange(sharedDecls);

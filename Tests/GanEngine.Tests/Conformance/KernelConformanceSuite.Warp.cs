@@ -53,6 +53,39 @@ public abstract partial class KernelConformanceSuite
         AssertExact(Download(output), expected, "uint shuffles [thread * 20 + column]");
     }
 
+    /// <summary>Many blocks, many launches: blocks that run at the same time must not see each other's
+    /// warp-collective scratch. (PoCL 3.1 failed this within a few launches while the OpenCL scratch was a
+    /// kernel-scope __local array; it is now a __local argument.)</summary>
+    [Test]
+    public void Warp_Ballot_RepeatedLaunchesOfManyBlocks_StayExact()
+    {
+        var rng = new Random(3350);
+        const int blocks = 8, n = blocks * 128;
+        var predicates = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            predicates[i] = rng.Next(3) == 0 ? rng.Next(1, 100) : 0;
+        }
+        var expected = new uint[n];
+        for (int i = 0; i < n; i++)
+        {
+            int warpStart = i / 32 * 32;
+            for (int lane = 0; lane < 32; lane++)
+            {
+                expected[i] |= predicates[warpStart + lane] != 0 ? 1u << lane : 0u;
+            }
+        }
+        using var p = Upload(predicates);
+        using var output = Poisoned<uint>(n * 5);
+        for (int launch = 0; launch < 40; launch++)
+        {
+            WarpKernels.LaunchVote(Acc, new LaunchConfig(new Dim3(blocks), new Dim3(16, 8)), p.ReadOnly, output.View, n);
+            var result = Download(output);
+            var ballots = Enumerable.Range(0, n).Select(i => result[i * 5]).ToArray();
+            AssertExact(ballots, expected, $"ballots of launch {launch}");
+        }
+    }
+
     [Test]
     public void Warp_Votes_AllAnyBallotExact()
     {

@@ -34,12 +34,11 @@ static inline MmaAccumulator ge_mma_tf32(MmaTf32A a, MmaTf32B b, MmaAccumulator 
 static inline float ge_to_tf32(float x) { uint b = as_uint(x); if ((b & 0x7f800000u) == 0x7f800000u) return x; return as_float((b + 0x1000u) & 0xffffe000u); }
 
 #line 8 "Kernels.cs"
-__kernel void Tests_K_C_Tile16x8(__global const float* a_base, ulong a_offset, int a_length, __global const float* b_base, ulong b_offset, int b_length, __global float* c_base, ulong c_offset, int c_length)
+__kernel void Tests_K_C_Tile16x8(__global const float* a_base, ulong a_offset, int a_length, __global const float* b_base, ulong b_offset, int b_length, __global float* c_base, ulong c_offset, int c_length, __local uint* ge_ws)
 {
     __global const float* a = a_base + a_offset;
     __global const float* b = b_base + b_offset;
     __global float* c = c_base + c_offset;
-    __local uint ge_ws[192];
 #line 11 "Kernels.cs"
     int lane = (ge_linear_tid() & 31);
 #line 12 "Kernels.cs"

@@ -35,11 +35,10 @@ static inline float ge_C_WarpSum(float v, __local uint* ge_ws)
 }
 
 #line 8 "Kernels.cs"
-__kernel void Tests_K_C_Sum(__global const float* input_base, ulong input_offset, int input_length, __global float* output_base, ulong output_offset, int output_length, int n)
+__kernel void Tests_K_C_Sum(__global const float* input_base, ulong input_offset, int input_length, __global float* output_base, ulong output_offset, int output_length, int n, __local uint* ge_ws)
 {
     __global const float* input = input_base + input_offset;
     __global float* output = output_base + output_offset;
-    __local uint ge_ws[256];
     __local float partial[8] __attribute__((aligned(16)));
 #line 12 "Kernels.cs"
     int tid = ((int)get_local_id(0));
