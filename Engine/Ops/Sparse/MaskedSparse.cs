@@ -256,7 +256,7 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
 
     public int SharedBytes => ChunkRows * 32 * sizeof(float);
 
-    internal SddmmRowTiling FitTo(AcceleratorInfo? info)
+    public SddmmRowTiling FitTo(AcceleratorInfo? info)
     {
         if (info is null || info.Kind == AcceleratorKind.Cuda)
         {
