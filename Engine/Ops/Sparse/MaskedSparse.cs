@@ -231,14 +231,18 @@ public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn
 /// block (one slice). The workspace holds one partial per slice and nonzero: <see cref="WorkspaceElements"/>.</summary>
 public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int ChunkRows, int TilesPerBlock)
 {
-    /// <summary>The default: 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row, X chunks of 512 rows, and as
-    /// many tiles per block as keep about 4 blocks per multiprocessor of a 132-SM GPU (and the workspace index under 2^31).</summary>
+    /// <summary>The default: 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row (8 on grids that would be small),
+    /// X chunks of 512 rows, and as many tiles per block as keep at least about 256 blocks (and the workspace index under 2^31).</summary>
     public static SddmmRowTiling For(int rows, int inner, int n, int capacity)
     {
-        const int threads = 512, sub = 4;
-        int rowBlocks = (rows + (threads / sub) - 1) / (threads / sub);
+        // Run 6 (H200): 4 threads per row and one tile per block when that gives about 256 blocks (shape 256x2048x4096);
+        // 8 per row when 4 leave fewer than 256 blocks (512x4096x1024: 0.096 against 0.103 ms); 2 tiles per block when
+        // one gives 512 blocks or more (128x1024x16384: 0.084 against 0.095 ms).
+        const int threads = 512;
         int tiles = (n + 31) / 32;
-        int perBlock = Math.Max(1, (tiles * rowBlocks) / 528);
+        int sub = tiles * ((rows + 127) / 128) < 256 ? 8 : 4;
+        int rowBlocks = (rows + (threads / sub) - 1) / (threads / sub);
+        int perBlock = Math.Max(1, (tiles * rowBlocks) / 256);
         while ((long)((tiles + perBlock - 1) / perBlock) * capacity > int.MaxValue)
         {
             perBlock++;
