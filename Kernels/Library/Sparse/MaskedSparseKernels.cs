@@ -1287,4 +1287,148 @@ public static partial class MaskedSparseKernels
             }
         }
     }
+
+    // ---- SDDMM v5: by CSR rows, dY tile in registers, deterministic slice reduction -------------
+
+    /// <summary>SDDMM by CSR rows (v5), the mirror of <see cref="SpmmSplit2"/>: a block owns THREADS / SUB swizzled rows
+    /// (rowOrder) and TILES consecutive 32-column tiles of n (one slice); a row is shared round-robin by SUB consecutive
+    /// threads. Per tile, each thread loads dy[row, n0 + (lane ^ c)] (c = 0..31) into 32 registers once; X[k, n0:n0+32]
+    /// is staged BK rows at a time, stored once (XOR-rotated, conflict-free reads); for each of its nonzeros (i, j) in the
+    /// chunk a thread forms the 32-term dot product of its registers with X[j, tile] (1 shared load per FMA, 4 independent
+    /// partial sums). The slice's partial for CSR position q goes to work[slice * nnz + q] (nnz = rowPtr[rows], read on
+    /// the device); with TILES &gt; 1 the same thread adds the later tiles to it in tile order. No atomics: the slices are
+    /// summed in order by <see cref="SumSlices"/>. Grid (slices, ceil(rows / (THREADS / SUB))), block THREADS, dynamic
+    /// shared BK * 32 floats.</summary>
+    [Kernel, LaunchBounds(512, 2)]
+    public static void SddmmRows(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> dy, ReadOnlyView<float> x, ArrayView<float> work,
+        [Specialization] int THREADS, [Specialization] int SUB, [Specialization] int BK, [Specialization] int TILES)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> dyv = stackalloc float[32];
+        Span<float> stage = stackalloc float[StageWidth];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int u = tid % SUB;
+        int slot = (BlockIdx.Y * (THREADS / SUB)) + (tid / SUB);
+        int nnz = rowPtr[rows];
+        int outBase = BlockIdx.X * nnz;
+        int row = 0;
+        int start = 0;
+        int end = 0;
+        if (slot < rows)
+        {
+            row = rowOrder[slot];
+            start = rowPtr[row];
+            end = rowPtr[row + 1];
+        }
+
+        for (int tile = 0; tile < TILES; tile++)
+        {
+            int n0 = ((BlockIdx.X * TILES) + tile) * 32;
+            if (n0 < n)
+            {
+                for (int c = 0; c < 32; c++)
+                {
+                    int column = n0 + (lane ^ c);
+                    float v = 0f;
+                    if (slot < rows && column < n)
+                    {
+                        v = dy[(row * n) + column];
+                    }
+                    dyv[c] = v;
+                }
+                int p = start;
+                for (int k0 = 0; k0 < inner; k0 += BK)
+                {
+                    for (int based = 0; based < BK * 32; based += THREADS * StageWidth)
+                    {
+                        for (int l = 0; l < StageWidth; l++)
+                        {
+                            int index = based + tid + (l * THREADS);
+                            int kk = index / 32;
+                            float v = 0f;
+                            if (index < BK * 32 && k0 + kk < inner && n0 + (index % 32) < n)
+                            {
+                                v = x[((k0 + kk) * n) + n0 + (index % 32)];
+                            }
+                            stage[l] = v;
+                        }
+                        for (int l = 0; l < StageWidth; l++)
+                        {
+                            int index = based + tid + (l * THREADS);
+                            if (index < BK * 32)
+                            {
+                                shared[index] = stage[l];
+                            }
+                        }
+                    }
+                    Group.Barrier();
+
+                    int stop = end;
+                    if (k0 + BK < inner)
+                    {
+                        stop = LowerBound(colIdx, p, end, k0 + BK);
+                    }
+                    int q = p + u;
+                    int column = k0;
+                    if (q < stop)
+                    {
+                        column = colIdx[q];
+                    }
+                    while (q < stop)
+                    {
+                        int qNext = q + SUB;
+                        int columnNext = k0;
+                        if (qNext < stop)
+                        {
+                            columnNext = colIdx[qNext];
+                        }
+                        float before = 0f;
+                        if (tile > 0)
+                        {
+                            before = work[outBase + q];
+                        }
+                        int b = ((column - k0) * 32) + lane;
+                        float s0 = 0f;
+                        float s1 = 0f;
+                        float s2 = 0f;
+                        float s3 = 0f;
+                        for (int c = 0; c < 32; c += 4)
+                        {
+                            s0 = KMath.Fma(dyv[c], shared[b ^ c], s0);
+                            s1 = KMath.Fma(dyv[c + 1], shared[b ^ (c + 1)], s1);
+                            s2 = KMath.Fma(dyv[c + 2], shared[b ^ (c + 2)], s2);
+                            s3 = KMath.Fma(dyv[c + 3], shared[b ^ (c + 3)], s3);
+                        }
+                        work[outBase + q] = before + ((s0 + s1) + (s2 + s3));
+                        q = qNext;
+                        column = columnNext;
+                    }
+                    p = stop;
+                    Group.Barrier();
+                }
+            }
+        }
+    }
+
+    /// <summary>dw[q] = sum over s &lt; slices, in order, of work[s * nnz + q], for q &lt; nnz = rowPtr[rows]
+    /// (the deterministic second pass of <see cref="SddmmRows"/>; grid-stride, any grid).</summary>
+    [Kernel]
+    public static void SumSlices(ReadOnlyView<int> rowPtr, int rows, ReadOnlyView<float> work, int slices, ArrayView<float> dw)
+    {
+        int nnz = rowPtr[rows];
+        int stride = GridDim.X * BlockDim.X;
+        for (int q = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; q < nnz; q += stride)
+        {
+            float sum = 0f;
+            for (int s = 0; s < slices; s++)
+            {
+                sum += work[(s * nnz) + q];
+            }
+            dw[q] = sum;
+        }
+    }
 }

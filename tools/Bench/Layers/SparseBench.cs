@@ -183,42 +183,40 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
                     () => MaskedSparse.SpmmTransposed(accelerator, csr, n, ddy.ReadOnly, gx.View, t), gx, SampleDx, k * n));
             }
         }
+        // SDDMM v5 (by CSR rows, workspace, deterministic): the default row; v4 (split columns, atomics) and variants at 90%.
+        var rowSddmm = SddmmRowTiling.For(m, k, n, m * k).FitTo(accelerator.Info);
+        var rowVariants = new (string Name, SddmmRowTiling Tiling)[]
+        {
+            ("r-u2", rowSddmm with { ThreadsPerRow = 2 }),
+            ("r-u8", rowSddmm with { ThreadsPerRow = 8 }),
+            ("r-k256", rowSddmm with { ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
+            ("r-t256", rowSddmm with { Threads = 256 }),
+            ("r-tiles2", rowSddmm with { TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
+            ("r-t256-tiles2", rowSddmm with { Threads = 256, TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
+            ("r-tiles4", rowSddmm with { TilesPerBlock = rowSddmm.TilesPerBlock * 4 }),
+        };
+        long workElements = rowSddmm.WorkspaceElements(n, m * k);
+        foreach (var (_, t) in rowVariants)
+        {
+            workElements = Math.Max(workElements, t.WorkspaceElements(n, m * k));
+        }
+        using var work = accelerator.Allocate<float>((int)workElements);
+        run($"sparse-sddmm-{tag}", () => Checked($"sparse-sddmm-{tag}",
+            () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, work.View, rowSddmm), gw, SampleDw, nnz));
         if (splitFits)
         {
-            run($"sparse-sddmm-{tag}", () => Checked($"sparse-sddmm-{tag}",
+            run($"sparse-sddmm-{tag}-v4", () => Checked($"sparse-sddmm-{tag}-v4",
                 () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, splitSddmm), gw, SampleDw, nnz));
-        }
-        else
-        {
-            run($"sparse-sddmm-{tag}", () => Checked($"sparse-sddmm-{tag}",
-                () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, sddmmTiling), gw, SampleDw, nnz));
         }
         if (variants)
         {
             run($"sparse-sddmm-{tag}-old", () => Checked($"sparse-sddmm-{tag}-old",
                 () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, sddmmTiling), gw, SampleDw, nnz));
-            int chunks = (n + 31) / 32;
-            int slices = (n + splitSddmm.SliceLength - 1) / splitSddmm.SliceLength;
-            var sddmmVariants = new (string Name, SddmmSplitTiling Tiling)[]
+            foreach (var (vname, t) in rowVariants)
             {
-                ("v3", splitSddmm with { Layout = 1 }),
-                ("t256", splitSddmm with { Threads = 256 }),
-                ("p6", splitSddmm with { PerThread = 6 }),
-                ("slices4x", splitSddmm with { SliceLength = Math.Max(1, (chunks + (4 * slices) - 1) / (4 * slices)) * 32 }),
-                ("u8", splitSddmm with { ThreadsPerColumn = 8, PerThread = Math.Max(1, (splitSddmm.PerThread + 1) / 2) }),
-                ("p8", splitSddmm with { PerThread = 8 }),
-                ("slices2x", splitSddmm with { SliceLength = Math.Max(1, (chunks + (2 * slices) - 1) / (2 * slices)) * 32 }),
-                ("slicesHalf", splitSddmm with { SliceLength = Math.Max(1, (chunks + Math.Max(1, slices / 2) - 1) / Math.Max(1, slices / 2)) * 32 }),
-            };
-            foreach (var (vname, t) in sddmmVariants)
-            {
-                if (t.SharedBytes(m) > SddmmSplitTiling.MaxSharedBytes)
-                {
-                    continue;
-                }
                 string name = $"sparse-sddmm-{tag}-{vname}";
                 run(name, () => Checked(name,
-                    () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, t), gw, SampleDw, nnz));
+                    () => MaskedSparse.Sddmm(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, work.View, t), gw, SampleDw, nnz));
             }
         }
     }

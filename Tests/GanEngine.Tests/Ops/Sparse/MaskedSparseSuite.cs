@@ -196,6 +196,50 @@ public abstract class MaskedSparseSuite
         }
     }
 
+    /// <summary>The v5 SDDMM (by CSR rows, workspace, no atomics): several X chunks, several tiles per block, partial
+    /// blocks, and the default tiling (threads 0). Poisoned workspace and output; a second run must be bit-identical.</summary>
+    [TestCase(37, 53, 29, 0.5, 64, 2, 8, 2)]
+    [TestCase(70, 45, 131, 0.9, 128, 4, 16, 1)]
+    [TestCase(33, 97, 70, 0.0, 32, 1, 8, 3)]
+    [TestCase(70, 45, 131, 0.5, 0, 0, 0, 0)]
+    public void RowSddmm_MatchesReference_AndRepeatsBitwise(int rows, int cols, int n, double sparsity, int threads, int sub, int chunkRows, int tiles)
+    {
+        var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, threads, tiles));
+        var (_, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+        using (storage) using (dw) using (dm)
+        {
+            var csr = storage.Csr;
+            var x = RandomFloats(rng, cols * n);
+            var dyHost = RandomFloats(rng, rows * n);
+            using var dx = _acc.Allocate<float>(x);
+            using var dY = _acc.Allocate<float>(dyHost);
+            using var gw = _acc.Allocate<float>(rows * cols);
+            SddmmRowTiling? tiling = threads == 0 ? null : new SddmmRowTiling(threads, sub, chunkRows, tiles);
+            using var work = _acc.Allocate<float>((int)MaskedSparse.SddmmWorkspaceElements(_acc, csr.Shape, n, tiling));
+            _acc.DefaultStream.FillBytes(gw.View, 0xFF);
+            _acc.DefaultStream.FillBytes(work.View, 0xFF);
+            MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View, tiling);
+            _acc.Synchronize();
+            var first = gw.ToArray();
+            _acc.DefaultStream.FillBytes(gw.View, 0xFF);
+            _acc.DefaultStream.FillBytes(work.View, 0xFF);
+            MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View, tiling);
+            _acc.Synchronize();
+            var second = gw.ToArray();
+            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
+            double eW = SparseReference.RelativeError(first.AsSpan(0, want.Length), want);
+            TestContext.Out.WriteLine($"row SDDMM {eW:E2} (nnz {want.Length})");
+            Assert.Multiple(() =>
+            {
+                Assert.That(eW, Is.LessThanOrEqualTo(Tolerance), "SDDMM");
+                for (int q = 0; q < want.Length; q++)
+                {
+                    Assert.That(BitConverter.SingleToInt32Bits(second[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
+                }
+            });
+        }
+    }
+
     [Test]
     public void MaskedWeights_StayExactlyZero_AndRepackGathers()
     {
