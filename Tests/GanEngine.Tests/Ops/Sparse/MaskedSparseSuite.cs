@@ -202,6 +202,8 @@ public abstract class MaskedSparseSuite
     [TestCase(70, 45, 131, 0.9, 128, 4, 16, 1)]
     [TestCase(33, 97, 70, 0.0, 32, 1, 8, 3)]
     [TestCase(70, 45, 131, 0.5, 0, 0, 0, 0)]
+    [TestCase(40, 1100, 64, 0.5, 256, 8, 256, 1)]
+    [TestCase(40, 1100, 64, 0.5, 256, 4, 256, 1)]
     public void RowSddmm_MatchesReference_AndRepeatsBitwise(int rows, int cols, int n, double sparsity, int threads, int sub, int chunkRows, int tiles)
     {
         var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, threads, tiles));
