@@ -90,6 +90,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         foreach (var (name, bench) in new Layers.ConvBench(accelerator, options).Benchmarks()) { Run(name, bench); }
         NormBench.Register(accelerator, options, Run);
         if (options.Only.Any(o => o.StartsWith("sparse", StringComparison.OrdinalIgnoreCase))) new SparseBench(accelerator, options, TimeMedian, RandomArray).Register(Run);
+        if (options.Only.Any(o => o.StartsWith("mconv", StringComparison.OrdinalIgnoreCase))) new MaskedConvBench(accelerator, options, TimeMedian, RandomArray).Register(Run);
         return results;
     }
 
