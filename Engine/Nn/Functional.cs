@@ -140,13 +140,8 @@ public static class Functional
             Ops.Norm.BatchNorm2d.Backward(stream, shape, plan, x.DenseView, dense.DenseView, node.Saved[1].DenseView, node.Saved[2].DenseView,
                 weight is null ? empty : node.Saved[3].DenseView, gx.DenseView, gw?.DenseView ?? empty, gb?.DenseView ?? empty,
                 workspace?.DenseView ?? empty);
-            return (weight, bias) switch
-            {
-                (null, null) => [gx],
-                (null, _) => [gx, gb],
-                (_, null) => [gx, gw],
-                _ => [gx, gw, gb],
-            };
+            // One gradient per recorded input: the input, then weight and bias where present.
+            return [gx, .. weight is null ? [] : new[] { gw }, .. bias is null ? [] : new[] { gb }];
         });
         // The saved statistics live on in the node (aliases); these handles are ours to release.
         saveMean.Dispose();
@@ -188,13 +183,9 @@ public static class Functional
         });
     }
 
-    private static Tensor[] Inputs(Tensor input, Tensor? weight, Tensor? bias) => (weight, bias) switch
-    {
-        (null, null) => [input],
-        (null, _) => [input, bias],
-        (_, null) => [input, weight],
-        _ => [input, weight, bias],
-    };
+    // The recorded inputs: the input, then weight and bias where present (the backward returns grads in this order).
+    private static Tensor[] Inputs(Tensor input, Tensor? weight, Tensor? bias) =>
+        [input, .. weight is null ? [] : new[] { weight }, .. bias is null ? [] : new[] { bias }];
 
     // The gradient as a contiguous tensor (an alias when it already is); disposed by the caller.
     private static Tensor Dense(Tensor g) => g.IsContiguous ? g.Alias() : g.ContiguousCopy();

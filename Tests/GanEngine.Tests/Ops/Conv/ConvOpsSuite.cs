@@ -200,14 +200,12 @@ public sealed class CpuDeterministicConvOps : ConvOpsSuite
 public sealed class OpenClConvOps(string platform) : ConvOpsSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
-            ? new OpenClAccelerator(device!)
-            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
+        TestAccelerators.OpenCl(platform);
 }
 
 [TestFixture]
 public sealed class CudaConvOps : ConvOpsSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
+        TestAccelerators.Cuda();
 }

@@ -306,14 +306,12 @@ public sealed class CpuMaskedSparse : MaskedSparseSuite
 public sealed class OpenClMaskedSparse(string platform) : MaskedSparseSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        OpenClAccelerator.TrySelect(platform, OpenClDeviceType.Any, out var device, out string reason)
-            ? new OpenClAccelerator(device!)
-            : throw new IgnoreException($"OpenCL platform '{platform}': {reason}");
+        TestAccelerators.OpenCl(platform);
 }
 
 [TestFixture]
 public sealed class CudaMaskedSparse : MaskedSparseSuite
 {
     protected override Accelerator CreateAccelerator() =>
-        CudaAccelerator.IsAvailable(out string reason) ? new CudaAccelerator() : throw new IgnoreException($"CUDA: {reason}");
+        TestAccelerators.Cuda();
 }
