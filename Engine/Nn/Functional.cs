@@ -11,7 +11,7 @@ namespace GanEngine.Nn;
 /// outputs are); gradients are computed only for inputs that require them. Temporary workspaces come
 /// from the caching allocator, so a training step allocates nothing from the driver after its first run.
 /// </summary>
-public static class Functional
+public static partial class Functional
 {
     /// <summary><c>F.conv2d</c>: input (N, C, H, W), weight (O, C, KH, KW), bias (O) or null; square stride and padding.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, MathMode? mode = null)

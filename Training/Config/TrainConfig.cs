@@ -1,0 +1,131 @@
+namespace GanEngine.Training.Config;
+
+// The run configuration as the YAML file spells it (snake_case keys: `d_steps`, `log_every`, ...).
+// Every value has a default, so a preset or a file only names what differs. ConfigLoader reads and
+// validates it (unknown keys and wrong types are errors that name the key, file, line and column).
+
+/// <summary>A whole run: what to train on, which model, how.</summary>
+public sealed class TrainConfig
+{
+    /// <summary>Name of the preset this config started from (informational, written into the run directory).</summary>
+    public string Preset { get; set; } = "digits";
+
+    /// <summary>Seed of everything random in the run (weights, latents, data order).</summary>
+    public ulong Seed { get; set; } = 1;
+
+    /// <summary>Accelerator: auto | cpu | cpu-deterministic | cuda[:N] | opencl[:PLATFORM].</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Conv/GEMM math: tf32 (tensor cores where present, PyTorch's cuDNN default) or fp32.</summary>
+    public string Math { get; set; } = "tf32";
+
+    public DataConfig Data { get; set; } = new();
+
+    public ModelConfig Model { get; set; } = new();
+
+    public LossConfig Loss { get; set; } = new();
+
+    public OptimConfig Optim { get; set; } = new();
+
+    public ScheduleConfig Train { get; set; } = new();
+}
+
+/// <summary>The data set.</summary>
+public sealed class DataConfig
+{
+    /// <summary>digits (built in) | mnist | fashion-mnist | cifar10 | cifar100 | png-folder.</summary>
+    public string Dataset { get; set; } = "digits";
+
+    /// <summary>File or directory of the data set; not needed for digits.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>all | train | test (digits: a fixed held-out fifth; IDX/CIFAR: their own files).</summary>
+    public string Split { get; set; } = "train";
+
+    /// <summary>Background batches prepared ahead of the trainer.</summary>
+    public int Prefetch { get; set; } = 3;
+}
+
+/// <summary>The generator and discriminator.</summary>
+public sealed class ModelConfig
+{
+    /// <summary>dcgan | sngan-resnet.</summary>
+    public string Family { get; set; } = "dcgan";
+
+    /// <summary>Image side in pixels (8, 16, 28, 32, 64); data is resized to it.</summary>
+    public int Resolution { get; set; } = 16;
+
+    /// <summary>Image channels (1 grey, 3 RGB); data is converted to it.</summary>
+    public int Channels { get; set; } = 1;
+
+    /// <summary>Latent size.</summary>
+    public int Latent { get; set; } = 64;
+
+    /// <summary>G's width at its last hidden layer; DCGAN doubles it per stage towards the latent.</summary>
+    public int GWidth { get; set; } = 32;
+
+    /// <summary>D's width at its first layer; doubles per stage.</summary>
+    public int DWidth { get; set; } = 32;
+
+    /// <summary>BatchNorm in D (DCGAN; SNGAN's D uses spectral normalisation instead).</summary>
+    public bool DBatchNorm { get; set; } = true;
+
+    /// <summary>Decay of the exponential moving average of G's weights; 0 disables it.</summary>
+    public float EmaDecay { get; set; } = 0.999f;
+
+    /// <summary>Steps before the EMA starts tracking (it copies G at that step).</summary>
+    public int EmaStart { get; set; } = 0;
+}
+
+/// <summary>The adversarial loss.</summary>
+public sealed class LossConfig
+{
+    /// <summary>bce (non-saturating) | hinge.</summary>
+    public string Kind { get; set; } = "bce";
+
+    /// <summary>D updates per G update.</summary>
+    public int DSteps { get; set; } = 1;
+}
+
+/// <summary>Adam settings of both networks.</summary>
+public sealed class OptimConfig
+{
+    public AdamConfig G { get; set; } = new();
+
+    public AdamConfig D { get; set; } = new();
+}
+
+/// <summary>One Adam optimizer (DCGAN's defaults).</summary>
+public sealed class AdamConfig
+{
+    public float Lr { get; set; } = 2e-4f;
+
+    public float Beta1 { get; set; } = 0.5f;
+
+    public float Beta2 { get; set; } = 0.999f;
+
+    public float Eps { get; set; } = 1e-8f;
+
+    public float WeightDecay { get; set; }
+}
+
+/// <summary>Length of the run and what it writes when.</summary>
+public sealed class ScheduleConfig
+{
+    /// <summary>G steps (iterations) in the run.</summary>
+    public int Steps { get; set; } = 3000;
+
+    public int Batch { get; set; } = 64;
+
+    /// <summary>Steps between metric rows (the only host synchronisation of a step).</summary>
+    public int LogEvery { get; set; } = 50;
+
+    /// <summary>Steps between sample grids.</summary>
+    public int SampleEvery { get; set; } = 500;
+
+    /// <summary>Steps between checkpoints (also written at the end and on Ctrl-C).</summary>
+    public int CheckpointEvery { get; set; } = 1000;
+
+    /// <summary>Images in a sample grid (from a fixed latent batch).</summary>
+    public int GridSamples { get; set; } = 100;
+}
