@@ -154,14 +154,13 @@ public sealed class IdxDataset : IImageDataset
     internal static (byte[] Pixels, int Count, int Height, int Width) ReadImages(string path)
     {
         var data = DataFiles.ReadMaybeGzip(path);
+        if (data.Length >= 4 && DataFiles.BigEndianInt32(data, 0) is var magic && magic != ImagesMagic)
+        {
+            throw new DatasetException(path, MagicProblem(magic, ImagesMagic, "images"));
+        }
         if (data.Length < 16)
         {
             throw new DatasetException(path, $"truncated: {data.Length} bytes, shorter than the 16-byte IDX images header");
-        }
-        var magic = DataFiles.BigEndianInt32(data, 0);
-        if (magic != ImagesMagic)
-        {
-            throw new DatasetException(path, MagicProblem(magic, ImagesMagic, "images"));
         }
         int count = DataFiles.BigEndianInt32(data, 4), h = DataFiles.BigEndianInt32(data, 8), w = DataFiles.BigEndianInt32(data, 12);
         if (count <= 0 || h <= 0 || w <= 0 || h > 65536 || w > 65536)
@@ -182,14 +181,13 @@ public sealed class IdxDataset : IImageDataset
     internal static byte[] ReadLabels(string path)
     {
         var data = DataFiles.ReadMaybeGzip(path);
+        if (data.Length >= 4 && DataFiles.BigEndianInt32(data, 0) is var magic && magic != LabelsMagic)
+        {
+            throw new DatasetException(path, MagicProblem(magic, LabelsMagic, "labels"));
+        }
         if (data.Length < 8)
         {
             throw new DatasetException(path, $"truncated: {data.Length} bytes, shorter than the 8-byte IDX labels header");
-        }
-        var magic = DataFiles.BigEndianInt32(data, 0);
-        if (magic != LabelsMagic)
-        {
-            throw new DatasetException(path, MagicProblem(magic, LabelsMagic, "labels"));
         }
         var count = DataFiles.BigEndianInt32(data, 4);
         if (count <= 0)
