@@ -40,7 +40,7 @@ internal static class DataFiles
             gzip.CopyTo(output);
             return output.ToArray();
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
             throw new DatasetException(path, $"is gzip-compressed but the compressed data is corrupt or truncated ({e.Message})", e);
         }

@@ -12,6 +12,9 @@ namespace GanEngine.Datasets.Png;
 /// </summary>
 public static class PngDecoder
 {
+    /// <summary>The largest image accepted (2^28 pixels, 16384 x 16384): a corrupt or hostile IHDR cannot make the decoder allocate more.</summary>
+    public const long MaxPixels = 1L << 28;
+
     private const int HeaderBytes = 8 + 12 + 13;
 
     /// <summary>Reads and decodes a PNG file.</summary>
@@ -302,6 +305,10 @@ public static class PngDecoder
 
     private static byte[] Inflate(MemoryStream compressed, PngHeader header, string name)
     {
+        if ((long)header.Width * header.Height > MaxPixels)
+        {
+            throw new DatasetException(name, $"a {header.Width}x{header.Height} image is larger than the {MaxPixels} pixels this decoder accepts");
+        }
         var size = FilteredSize(header);
         if (size > Array.MaxLength)
         {
@@ -315,7 +322,7 @@ public static class PngDecoder
             using var zlib = new ZLibStream(compressed, CompressionMode.Decompress, leaveOpen: true);
             got = zlib.ReadAtLeast(raw, raw.Length, throwOnEndOfStream: false);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
             throw new DatasetException(name, $"the IDAT data is not a valid zlib stream ({e.Message})", e);
         }

@@ -264,6 +264,7 @@ public class PngCodecTests : TempFolderTest
             ("first.png", RawPng.File(RawPng.Chunk("tEXt", [65, 0, 66]), RawPng.Ihdr(2, 2, 8, 0, false), RawPng.Iend()), "IHDR"),
             ("zlib.png", RawPng.File(RawPng.Ihdr(2, 2, 8, 0, false), RawPng.Chunk("IDAT", [0x78, 0x9C, 0xFF, 0xFF, 0xFF, 0x00]), RawPng.Iend()), "zlib"),
             ("size.png", RawPng.File(RawPng.Ihdr(0, 2, 8, 0, false), RawPng.Iend()), "size"),
+            ("huge.png", RawPng.File(RawPng.Ihdr(100_000, 100_000, 8, 0, false), RawPng.Chunk("IDAT", RawPng.Zlib([0, 0])), RawPng.Iend()), "larger than"),
         };
         foreach (var (name, bytes, fragment) in cases)
         {
