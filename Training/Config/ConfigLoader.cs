@@ -85,7 +85,7 @@ public static partial class ConfigLoader
         {
             if (root is not null && !(root is YScalar s && s.IsNull))
             {
-                parse.Error(root, "", $"expected a mapping of keys ({KnownKeys(typeof(TrainConfig))}), got {root.Describe()}");
+                parse.Error(root, "", $"expected a mapping of keys (known keys: {KeyList(typeof(TrainConfig))}), got {root.Describe()}");
             }
             config = Presets.Create(DefaultPreset)!;
         }
@@ -211,7 +211,7 @@ public static partial class ConfigLoader
                 string? suggestion = ConfigSchema.Closest(name, keys.Select(k => k.Name));
                 parse.Error(keyNode, path,
                     $"unknown key '{name}' {level}" + (suggestion is null ? "" : $"; did you mean '{suggestion}'?")
-                    + $" Known keys: {KnownKeys(type)}");
+                    + $" Known keys: {KeyList(type)}");
                 continue;
             }
             parse.Locations[path] = valueNode;
@@ -227,7 +227,7 @@ public static partial class ConfigLoader
                         break; // an empty section changes nothing
                     default:
                         parse.Error(valueNode, path,
-                            $"expected a mapping of keys ({KnownKeys(key.Property.PropertyType)}), got {valueNode.Describe()}");
+                            $"expected a mapping of keys (known keys: {KeyList(key.Property.PropertyType)}), got {valueNode.Describe()}");
                         break;
                 }
                 continue;
@@ -305,9 +305,14 @@ public static partial class ConfigLoader
                 double converted = type == typeof(float) ? (float)d : d;
                 if (double.IsFinite(converted))
                 {
-                    value = type == typeof(float) ? (float)d : d;
+                    value = type == typeof(float) ? (object)(float)d : d;
                     return true;
                 }
+                problem = $"expected a finite number, got '{scalar.Value}'";
+                return false;
+            }
+            if (text.TrimStart('+', '-').ToLowerInvariant() is ".inf" or ".nan")
+            {
                 problem = $"expected a finite number, got '{scalar.Value}'";
                 return false;
             }
@@ -332,7 +337,7 @@ public static partial class ConfigLoader
         throw new NotSupportedException($"config property of type {type.Name} has no YAML conversion");
     }
 
-    private static string KnownKeys(Type type) => "known keys: " + string.Join(", ", ConfigSchema.KeysOf(type).Select(k => k.Name));
+    private static string KeyList(Type type) => string.Join(", ", ConfigSchema.KeysOf(type).Select(k => k.Name));
 
     private static string UnknownPreset(string name)
     {
