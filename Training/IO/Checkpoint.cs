@@ -7,11 +7,11 @@ namespace GanEngine.Training.IO;
 /// </summary>
 public sealed class Checkpoint
 {
-    public Dictionary<string, string> Metadata { get; init; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
 
-    public Dictionary<string, CheckpointTensor> Tensors { get; init; } = new(StringComparer.Ordinal);
+    public Dictionary<string, CheckpointTensor> Tensors { get; set; } = new(StringComparer.Ordinal);
 
-    public Dictionary<string, byte[]> Blobs { get; init; } = new(StringComparer.Ordinal);
+    public Dictionary<string, byte[]> Blobs { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>A float32 tensor of a checkpoint: its shape (row-major; rank 0 is a scalar) and its data.</summary>

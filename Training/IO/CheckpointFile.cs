@@ -23,7 +23,7 @@ namespace GanEngine.Training.IO;
 /// 28      M         metadata: UTF-8 JSON object, every value a string
 /// ...     4         tensor count T, u32
 ///         T times:  name length N (u32), N bytes UTF-8 name,
-///                   rank R (u32), R dimensions (i32 each, >= 0),
+///                   rank R (u32, at most 32), R dimensions (u32 each, below 2^31),
 ///                   prod(dims) float32 values (rank 0: one value), row-major
 /// ...     4         blob count B, u32
 ///         B times:  name length N (u32), N bytes UTF-8 name, data length L (u64), L bytes

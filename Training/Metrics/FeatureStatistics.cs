@@ -71,28 +71,33 @@ public sealed class FeatureStatistics
             mean[j] /= n;
         }
 
-        // Scatter of the centred rows, a block of rows at a time (X_bᵀ X_b summed over blocks).
-        const int BlockRows = 512;
-        Matrix<double> scatter = Matrix<double>.Build.Dense(d, d);
-        Matrix<double> product = Matrix<double>.Build.Dense(d, d);
+        // Scatter of the centred rows, a block of rows at a time: with the block transposed (feature p's
+        // values in row p), entry (p, q) of the scatter gains the dot product of rows p and q.
+        const int BlockRows = 1024;
+        double[] scatter = new double[d * d];
+        double[] product = new double[d * d];
+        double[] transposed = new double[d * Math.Min(BlockRows, n)];
         for (int start = 0; start < n; start += BlockRows)
         {
             int rows = Math.Min(BlockRows, n - start);
-            double[] columnMajor = new double[rows * d];
             for (int i = 0; i < rows; i++)
             {
                 ReadOnlySpan<float> row = features.Slice((start + i) * d, d);
                 for (int j = 0; j < d; j++)
                 {
-                    columnMajor[(j * rows) + i] = row[j] - mean[j];
+                    transposed[(j * rows) + i] = row[j] - mean[j];
                 }
             }
-            Matrix<double> block = Matrix<double>.Build.Dense(rows, d, columnMajor);
-            block.TransposeThisAndMultiply(block, product);
-            scatter.Add(product, scatter);
+            Gram.Dots(transposed, d, transposed, d, rows, product, upperOnly: true);
+            for (int p = 0; p < d; p++)
+            {
+                for (int q = p; q < d; q++)
+                {
+                    scatter[(p * d) + q] += product[(p * d) + q];
+                }
+            }
         }
-        Matrix<double> covariance = scatter.Divide(n - 1);
-        Symmetrize(covariance);
+        Matrix<double> covariance = Matrix<double>.Build.Dense(d, d, (p, q) => scatter[(Math.Min(p, q) * d) + Math.Max(p, q)] / (n - 1));
         return new FeatureStatistics(Vector<double>.Build.Dense(mean), covariance, n);
     }
 

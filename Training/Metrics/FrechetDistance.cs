@@ -63,8 +63,15 @@ public static class FrechetDistance
     /// <summary>Tr (S1 S2)^½ for symmetric positive semi-definite S1, S2, via Tr (S1^½ S2 S1^½)^½.</summary>
     internal static double TraceSqrtProduct(Matrix<double> s1, Matrix<double> s2)
     {
-        Matrix<double> root1 = SymmetricSqrt(s1);
-        Matrix<double> m = root1 * s2 * root1;
+        int d = s1.RowCount;
+        double[] root1 = SymmetricSqrt(s1);
+        double[] s2Rows = s2.ToRowMajorArray();
+        // (R S2)_ij = R_i · S2_j and (R S2 R)_ij = (R S2)_i · R_j, as R and S2 are symmetric
+        double[] rs2 = new double[d * d];
+        Gram.Dots(root1, d, s2Rows, d, d, rs2);
+        double[] product = new double[d * d];
+        Gram.Dots(rs2, d, root1, d, d, product);
+        Matrix<double> m = Matrix<double>.Build.Dense(d, d, product);
         FeatureStatistics.Symmetrize(m);
         double sum = 0;
         foreach (double lambda in SymmetricEigenvalues(m))
@@ -74,21 +81,27 @@ public static class FrechetDistance
         return sum;
     }
 
-    /// <summary>The PSD square root V diag(√max(λ, 0)) Vᵀ of a symmetric matrix.</summary>
-    internal static Matrix<double> SymmetricSqrt(Matrix<double> s)
+    /// <summary>The PSD square root V diag(√max(λ, 0)) Vᵀ of a symmetric matrix, row-major.</summary>
+    internal static double[] SymmetricSqrt(Matrix<double> s)
     {
+        int d = s.RowCount;
         Matrix<double> symmetric = s.Clone();
         FeatureStatistics.Symmetrize(symmetric);
         var evd = symmetric.Evd(Symmetricity.Symmetric);
-        Matrix<double> v = evd.EigenVectors;
-        Vector<double> roots = Vector<double>.Build.Dense(s.RowCount, i => Math.Sqrt(Math.Max(evd.EigenValues[i].Real, 0)));
-        // V diag(r) Vᵀ: scale V's columns by r, multiply by Vᵀ
-        Matrix<double> scaled = v.Clone();
-        for (int j = 0; j < scaled.ColumnCount; j++)
+        double[] v = evd.EigenVectors.ToRowMajorArray();
+        double[] scaled = new double[d * d];
+        for (int k = 0; k < d; k++)
         {
-            scaled.SetColumn(j, v.Column(j) * roots[j]);
+            double root = Math.Sqrt(Math.Max(evd.EigenValues[k].Real, 0));
+            for (int i = 0; i < d; i++)
+            {
+                scaled[(i * d) + k] = v[(i * d) + k] * root;
+            }
         }
-        return scaled.TransposeAndMultiply(v);
+        // R_ij = Σ_k V_ik r_k V_jk: rows of V diag(r) dotted with rows of V
+        double[] root1 = new double[d * d];
+        Gram.Dots(scaled, d, v, d, d, root1);
+        return root1;
     }
 
     private static double[] SymmetricEigenvalues(Matrix<double> m)

@@ -1,5 +1,3 @@
-using MathNet.Numerics.LinearAlgebra;
-
 namespace GanEngine.Training.Metrics;
 
 /// <summary>A metric estimated over several splits or subsets: its mean and (population) standard deviation.</summary>
@@ -46,46 +44,53 @@ public static class KernelInceptionDistance
         double[] values = new double[subsets];
         for (int s = 0; s < subsets; s++)
         {
-            Matrix<double> x = Gather(featsA, d, indicesA, m, rng);
-            Matrix<double> y = Gather(featsB, d, indicesB, m, rng);
-            values[s] = UnbiasedMmd2(x, y);
+            double[] x = Gather(featsA, d, indicesA, m, rng);
+            double[] y = Gather(featsB, d, indicesB, m, rng);
+            values[s] = UnbiasedMmd2(x, y, m, d);
         }
         double mean = values.Average();
         double variance = values.Select(v => (v - mean) * (v - mean)).Average();
         return new MetricEstimate(mean, Math.Sqrt(variance));
     }
 
-    /// <summary>The unbiased MMD² estimate of two equally sized sets (rows of <paramref name="x"/> and <paramref name="y"/>).</summary>
-    internal static double UnbiasedMmd2(Matrix<double> x, Matrix<double> y)
+    /// <summary>The unbiased MMD² estimate of two equally sized sets (m rows of d values each, row-major).</summary>
+    internal static double UnbiasedMmd2(double[] x, double[] y, int m, int d)
     {
-        int m = x.RowCount;
-        int d = x.ColumnCount;
-        double sumXX = KernelSum(x.TransposeAndMultiply(x), d, skipDiagonal: true);
-        double sumYY = KernelSum(y.TransposeAndMultiply(y), d, skipDiagonal: true);
-        double sumXY = KernelSum(x.TransposeAndMultiply(y), d, skipDiagonal: false);
+        double[] dots = new double[m * m];
+        Gram.Dots(x, m, x, m, d, dots, upperOnly: true);
+        double sumXX = 2 * KernelSumAboveDiagonal(dots, m, d);
+        Gram.Dots(y, m, y, m, d, dots, upperOnly: true);
+        double sumYY = 2 * KernelSumAboveDiagonal(dots, m, d);
+        Gram.Dots(x, m, y, m, d, dots);
+        double sumXY = 0;
+        foreach (double dot in dots)
+        {
+            sumXY += Kernel(dot, d);
+        }
         return ((sumXX + sumYY) / ((double)m * (m - 1))) - (2 * sumXY / ((double)m * m));
     }
 
-    private static double KernelSum(Matrix<double> dots, int d, bool skipDiagonal)
+    private static double KernelSumAboveDiagonal(double[] dots, int m, int d)
     {
         double sum = 0;
-        for (int j = 0; j < dots.ColumnCount; j++)
+        for (int i = 0; i < m; i++)
         {
-            for (int i = 0; i < dots.RowCount; i++)
+            for (int j = i + 1; j < m; j++)
             {
-                if (skipDiagonal && i == j)
-                {
-                    continue;
-                }
-                double k = (dots[i, j] / d) + 1;
-                sum += k * k * k;
+                sum += Kernel(dots[(i * m) + j], d);
             }
         }
         return sum;
     }
 
+    private static double Kernel(double dot, int d)
+    {
+        double k = (dot / d) + 1;
+        return k * k * k;
+    }
+
     // m rows chosen without replacement (a partial Fisher-Yates shuffle of the index array).
-    private static Matrix<double> Gather(ReadOnlySpan<float> features, int d, int[] indices, int m, SplitMix64 rng)
+    private static double[] Gather(ReadOnlySpan<float> features, int d, int[] indices, int m, SplitMix64 rng)
     {
         int n = indices.Length;
         for (int i = 0; i < m; i++)
@@ -93,16 +98,16 @@ public static class KernelInceptionDistance
             int j = i + rng.Below(n - i);
             (indices[i], indices[j]) = (indices[j], indices[i]);
         }
-        double[] columnMajor = new double[m * d];
+        double[] rows = new double[m * d];
         for (int i = 0; i < m; i++)
         {
             ReadOnlySpan<float> row = features.Slice(indices[i] * d, d);
             for (int c = 0; c < d; c++)
             {
-                columnMajor[(c * m) + i] = row[c];
+                rows[(i * d) + c] = row[c];
             }
         }
-        return Matrix<double>.Build.Dense(m, d, columnMajor);
+        return rows;
     }
 
     /// <summary>SplitMix64 (Steele, Lea, Flood): a small seeded generator, the same on every platform.</summary>
