@@ -61,6 +61,32 @@ public sealed class QualityMetricTests
         Assert.That((s.Covariance - cov).InfinityNorm(), Is.LessThan(1e-9));
     }
 
+    [TestCase(37, 70, 13)]
+    [TestCase(64, 64, 8)]
+    [TestCase(1, 3, 1)]
+    public void GramDotsMatchNaiveDotProducts(int na, int nb, int d)
+    {
+        double[] a = Gaussian(na, d, 1).Select(v => (double)v).ToArray();
+        double[] b = Gaussian(nb, d, 2).Select(v => (double)v).ToArray();
+        double[] result = new double[na * nb];
+        Gram.Dots(a, na, b, nb, d, result);
+        double[] self = new double[na * na];
+        Gram.Dots(a, na, a, na, d, self, upperOnly: true);
+        for (int i = 0; i < na; i++)
+        {
+            for (int j = 0; j < nb; j++)
+            {
+                double expected = Enumerable.Range(0, d).Sum(k => a[(i * d) + k] * b[(j * d) + k]);
+                Assert.That(result[(i * nb) + j], Is.EqualTo(expected).Within(1e-12));
+            }
+            for (int j = i; j < na; j++)
+            {
+                double expected = Enumerable.Range(0, d).Sum(k => a[(i * d) + k] * a[(j * d) + k]);
+                Assert.That(self[(i * na) + j], Is.EqualTo(expected).Within(1e-12));
+            }
+        }
+    }
+
     [Test]
     public void FeatureStatisticsSaveAndLoadExactly()
     {
