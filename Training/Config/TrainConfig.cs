@@ -3,6 +3,8 @@ namespace GanEngine.Training.Config;
 // The run configuration as the YAML file spells it (snake_case keys: `d_steps`, `log_every`, ...).
 // Every value has a default, so a preset or a file only names what differs. ConfigLoader reads and
 // validates it (unknown keys and wrong types are errors that name the key, file, line and column).
+// A loaded file starts from a preset (Presets.cs, default `digits`), not from the initialisers below;
+// those are only what `new TrainConfig()` holds. Preset values are tuned in Presets.cs.
 
 /// <summary>A whole run: what to train on, which model, how.</summary>
 public sealed class TrainConfig

@@ -1,0 +1,118 @@
+namespace GanEngine.Training.Config;
+
+/// <summary>
+/// The named starting points of a run configuration. THIS is the one place where preset values live:
+/// tune them here. A YAML file starts from <c>digits</c> unless it says <c>preset: NAME</c>; its keys
+/// then override the preset's values one by one (deep merge).
+/// </summary>
+internal static class Presets
+{
+    /// <summary>Preset names, the default first.</summary>
+    public static readonly IReadOnlyList<string> Names = ["digits", "dcgan32", "sngan32"];
+
+    /// <summary>A fresh config of the named preset, or null when there is none of that name.</summary>
+    public static TrainConfig? Create(string name) => name switch
+    {
+        "digits" => Digits(),
+        "dcgan32" => Dcgan32(),
+        "sngan32" => Sngan32(),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The default: the built-in digits at 16x16 grey, a small DCGAN. Every value is spelled out so
+    /// that the preset does not depend on the property initialisers of <see cref="TrainConfig"/>.
+    /// </summary>
+    private static TrainConfig Digits() => new()
+    {
+        Preset = "digits",
+        Seed = 1,
+        Device = "auto",
+        Math = "tf32",
+        Data = new DataConfig
+        {
+            Dataset = "digits",
+            Path = null,
+            Split = "train",
+            Prefetch = 3,
+        },
+        Model = new ModelConfig
+        {
+            Family = "dcgan",
+            Resolution = 16,
+            Channels = 1,
+            Latent = 32,
+            GWidth = 32,
+            DWidth = 32,
+            DBatchNorm = true,
+            EmaDecay = 0.999f,
+            EmaStart = 0,
+        },
+        Loss = new LossConfig
+        {
+            Kind = "bce",
+            DSteps = 1,
+        },
+        Optim = new OptimConfig
+        {
+            G = Adam(2e-4f, 0.5f, 0.999f),
+            D = Adam(2e-4f, 0.5f, 0.999f),
+        },
+        Train = new ScheduleConfig
+        {
+            Steps = 2000,
+            Batch = 64,
+            LogEvery = 50,
+            SampleEvery = 250,
+            CheckpointEvery = 1000,
+            GridSamples = 100,
+        },
+    };
+
+    /// <summary>
+    /// The DCGAN-32 of the PyTorch peer (G: z128 -> convT 512@4x4 -> 256 -> 128 -> image; D: image ->
+    /// 128 -> 256 -> 512 -> 1), on the digits upscaled to 32x32 (grey; set channels: 3 for CIFAR).
+    /// </summary>
+    private static TrainConfig Dcgan32()
+    {
+        TrainConfig c = Digits();
+        c.Preset = "dcgan32";
+        c.Model.Resolution = 32;
+        c.Model.Latent = 128;
+        c.Model.GWidth = 128;
+        c.Model.DWidth = 128;
+        c.Loss.Kind = "bce";
+        c.Loss.DSteps = 1;
+        c.Optim.G = Adam(2e-4f, 0.5f, 0.999f);
+        c.Optim.D = Adam(2e-4f, 0.5f, 0.999f);
+        c.Train.Steps = 20000;
+        c.Train.Batch = 64;
+        c.Train.LogEvery = 100;
+        c.Train.SampleEvery = 1000;
+        c.Train.CheckpointEvery = 5000;
+        return c;
+    }
+
+    /// <summary>SNGAN with ResNet blocks at 32x32: hinge loss, spectral norm in D (no BatchNorm), Adam (0, 0.9).</summary>
+    private static TrainConfig Sngan32()
+    {
+        TrainConfig c = Dcgan32();
+        c.Preset = "sngan32";
+        c.Model.Family = "sngan-resnet";
+        c.Model.DBatchNorm = false;
+        c.Loss.Kind = "hinge";
+        c.Loss.DSteps = 2;
+        c.Optim.G = Adam(2e-4f, 0.0f, 0.9f);
+        c.Optim.D = Adam(2e-4f, 0.0f, 0.9f);
+        return c;
+    }
+
+    private static AdamConfig Adam(float lr, float beta1, float beta2) => new()
+    {
+        Lr = lr,
+        Beta1 = beta1,
+        Beta2 = beta2,
+        Eps = 1e-8f,
+        WeightDecay = 0f,
+    };
+}
