@@ -5,7 +5,7 @@ namespace GanEngine.Nn;
 
 /// <summary>
 /// <c>torch.optim.Adam</c> / <c>AdamW</c> over a set of parameters: one fused kernel per parameter and
-/// step (<see cref="Optimizers.Adam"/>), moments allocated at the first step (from the caching
+/// step (<see cref="Optimizers.Adam"/>), moments allocated at construction (from the caching
 /// allocator), the step count on the host, so a step never waits for the device. An optional mask per
 /// parameter keeps masked weights and their moments exactly zero (sparse training).
 /// </summary>
@@ -39,8 +39,18 @@ public sealed class Adam : IDisposable
 
     public IReadOnlyList<Parameter> Parameters => _parameters;
 
-    /// <summary>Steps taken so far (PyTorch's <c>state['step']</c>).</summary>
-    public long StepCount => _step;
+    /// <summary>Steps taken so far (PyTorch's <c>state['step']</c>); set when restoring a checkpoint.</summary>
+    public long StepCount
+    {
+        get => _step;
+        set => _step = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The step count cannot be negative.");
+    }
+
+    /// <summary>The first moment (<c>exp_avg</c>) of parameter <paramref name="index"/>: checkpoints read and restore it.</summary>
+    public Tensor FirstMoment(int index) => _expAvg[index];
+
+    /// <summary>The second moment (<c>exp_avg_sq</c>) of parameter <paramref name="index"/>.</summary>
+    public Tensor SecondMoment(int index) => _expAvgSq[index];
 
     /// <summary>Keeps parameter <paramref name="index"/> zero where <paramref name="mask"/> is 0 (same shape;
     /// the optimizer keeps a reference, the caller keeps ownership). Null removes the mask.</summary>

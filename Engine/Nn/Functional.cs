@@ -44,6 +44,10 @@ public static partial class Functional
                 gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
                 Ops.Conv2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, math);
             }
+            if (!ParametersNeedGrad(node))
+            {
+                return bias is null ? [gx, null] : [gx, null, null];
+            }
             var gw = Tensor.Empty(w.Accelerator, w.ShapeArray(), stream);
             var gb = bias is null ? null : Tensor.Empty(w.Accelerator, [shape.OutChannels], stream);
             using var workspace = Workspace(x, Ops.Conv2d.BackwardWeightWorkspaceElements(shape));
@@ -80,6 +84,10 @@ public static partial class Functional
                 gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
                 using var split = Workspace(x, Ops.ConvTranspose2d.BackwardInputWorkspaceElements(shape));
                 Ops.ConvTranspose2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, split?.DenseView, math);
+            }
+            if (!ParametersNeedGrad(node))
+            {
+                return bias is null ? [gx, null] : [gx, null, null];
             }
             var gw = Tensor.Empty(w.Accelerator, w.ShapeArray(), stream);
             var gb = bias is null ? null : Tensor.Empty(w.Accelerator, [shape.OutChannels], stream);
@@ -175,12 +183,30 @@ public static partial class Functional
                 gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
                 Ops.Gemm.Linear.BackwardInput(stream, batch, inFeatures, outFeatures, dense.DenseView, w.DenseView, gx.DenseView, math);
             }
+            if (!ParametersNeedGrad(node))
+            {
+                return bias is null ? [gx, null] : [gx, null, null];
+            }
             var gw = Tensor.Empty(w.Accelerator, w.ShapeArray(), stream);
             var gb = bias is null ? null : Tensor.Empty(w.Accelerator, [outFeatures], stream);
             Ops.Gemm.Linear.BackwardWeight(stream, batch, inFeatures, outFeatures, dense.DenseView, x.DenseView, gw.DenseView,
                 gb?.DenseView ?? gw.DenseView.Slice(0, 0), math);
             return bias is null ? [gx, gw] : [gx, gw, gb];
         });
+    }
+
+    // Weight and bias gradients are skipped when neither needs one (e.g. D's weights while G trains):
+    // the weight-gradient kernel is as costly as the forward.
+    private static bool ParametersNeedGrad(Node node)
+    {
+        for (int i = 1; i < node.Inputs.Count; i++)
+        {
+            if (node.Inputs[i].RequiresGrad)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     // The recorded inputs: the input, then weight and bias where present (the backward returns grads in this order).

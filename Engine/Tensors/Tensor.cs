@@ -106,8 +106,9 @@ public partial class Tensor : IDisposable
     /// <summary>The storage as a read-only kernel argument (element 0 of the view at <see cref="Offset"/>).</summary>
     internal ReadOnlyView<float> Data => Storage.View;
 
-    /// <summary>For contiguous tensors: exactly the view's elements.</summary>
-    internal ArrayView<float> DenseView
+    /// <summary>For contiguous tensors: exactly the view's elements, as a kernel argument. The escape hatch
+    /// for raw ops (Engine/Ops) and custom kernels; work launched on it must go to <see cref="Stream"/>.</summary>
+    public ArrayView<float> DenseView
     {
         get
         {

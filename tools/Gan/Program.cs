@@ -1,25 +1,34 @@
 using System.CommandLine;
 using GanEngine.Accelerators;
+using GanEngine.Datasets;
+using GanEngine.Training.Config;
+using GanEngine.Training.IO;
 
 namespace GanEngine.Cli;
 
-/// <summary>The <c>gan</c> command. Today: <c>devices</c>; <c>train</c>, <c>sample</c>, <c>eval</c> and
-/// <c>bench</c> arrive with the training layer.</summary>
+/// <summary>The <c>gan</c> command: <c>train</c>, <c>sample</c>, <c>eval</c>, <c>bench</c>, <c>devices</c>.</summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
         var root = new RootCommand("GanEngine: train GANs on our own GPU kernels (CUDA, OpenCL, CPU).");
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(SampleCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DevicesCommand());
         return root.Parse(args).Invoke();
     }
 
+    /// <summary>The --device option every command shares.</summary>
+    internal static Option<string?> DeviceOption() => new("--device")
+    {
+        Description = $"Accelerator: auto, cpu, cpu-deterministic, cuda[:N], opencl[:PLATFORM] (default: ${AcceleratorSelector.EnvironmentVariable}, then the config, then auto).",
+    };
+
     private static Command DevicesCommand()
     {
-        var device = new Option<string?>("--device")
-        {
-            Description = $"Also open this accelerator and show what it reports (auto, cpu, cuda[:N], opencl[:PLATFORM]; default: ${AcceleratorSelector.EnvironmentVariable} or auto).",
-        };
+        var device = DeviceOption();
         var command = new Command("devices", "List the accelerators found on this machine and the one that would be used.");
         command.Options.Add(device);
         command.SetAction(result => Guarded(() =>
@@ -39,16 +48,18 @@ public static class Program
         return command;
     }
 
-    /// <summary>Runs a command; a user error (a wrong accelerator name, an unusable backend) prints its
-    /// message, not a stack trace, and exits with 2.</summary>
-    private static int Guarded(Func<int> action)
+    /// <summary>Runs a command; a user error (bad config, missing or malformed data, a bad checkpoint, a
+    /// wrong accelerator name) prints its message, not a stack trace, and exits with 2.</summary>
+    internal static int Guarded(Func<int> action)
     {
         try
         {
             return action();
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is ConfigException or DatasetException or CheckpointException or ArgumentException
+                                      or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
+            Console.Error.WriteLine();
             Console.Error.WriteLine($"gan: {e.Message}");
             return 2;
         }

@@ -1,0 +1,204 @@
+using GanEngine.Accelerators;
+using GanEngine.Nn;
+using GanEngine.Ops;
+using GanEngine.Ops.Optim;
+using GanEngine.Ops.Rng;
+using GanEngine.Tensors;
+using GanEngine.Training.Config;
+using GanEngine.Training.Models;
+using GanEngine.Training.Modules;
+
+namespace GanEngine.Training.Loop;
+
+/// <summary>The values of one step, read from the device when asked (a host synchronisation).</summary>
+public readonly record struct StepValues(float LossD, float LossG, float RealScore, float FakeScore);
+
+/// <summary>
+/// One GAN: G, D, the EMA of G, their Adam optimizers and the random streams, and the training iteration
+/// (n D steps on real and fake batches, then one G step). A step only enqueues work: nothing waits for
+/// the device unless the caller reads values (<see cref="ReadValues"/>), samples, or checkpoints.
+/// Random numbers come from counter-based streams whose offsets are host state, so a run restored from a
+/// checkpoint draws exactly what the uninterrupted run would have drawn.
+/// </summary>
+public sealed class GanTrainer : IDisposable
+{
+    // Independent Philox streams of one seed: weights, training latents. Keys differ by these salts.
+    private const ulong LatentSalt = 0x6c61_7465_6e74_7331;
+
+    private readonly Accelerator _accelerator;
+    private readonly AcceleratorStream _stream;
+    private Tensor? _lastValues;
+
+    public GanTrainer(TrainConfig config, Accelerator accelerator)
+    {
+        Config = config ?? throw new ArgumentNullException(nameof(config));
+        _accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+        _stream = accelerator.DefaultStream;
+        Math = config.Math == "fp32" ? MathMode.StrictFp32 : MathMode.Tf32;
+        var init = new InitContext(accelerator, config.Seed, _stream);
+        G = GanModels.CreateGenerator(config.Model, init);
+        D = GanModels.CreateDiscriminator(config.Model, init);
+        if (config.Model.EmaDecay > 0f)
+        {
+            var copy = GanModels.CreateGenerator(config.Model, new InitContext(accelerator, config.Seed ^ 0xE3A, _stream));
+            Ema = new ExponentialMovingAverage(G, copy, config.Model.EmaDecay);
+        }
+        GOptimizer = new Adam(G.Parameters(), Hyper(config.Optim.G));
+        DOptimizer = new Adam(D.Parameters(), Hyper(config.Optim.D));
+        Loss = GanLosses.Create(config.Loss.Kind);
+        Latents = new PhiloxGenerator(config.Seed ^ LatentSalt);
+    }
+
+    public TrainConfig Config { get; }
+
+    public MathMode Math { get; }
+
+    public Generator G { get; }
+
+    public Discriminator D { get; }
+
+    /// <summary>The averaged generator, or null when the config disables it.</summary>
+    public ExponentialMovingAverage? Ema { get; }
+
+    public Adam GOptimizer { get; }
+
+    public Adam DOptimizer { get; }
+
+    /// <summary>The adversarial loss (replaceable: issue 5's stage-aware loss plugs in here).</summary>
+    public IGanLoss Loss { get; set; }
+
+    /// <summary>The stream of training latents (its offset is checkpointed).</summary>
+    public PhiloxGenerator Latents { get; private set; }
+
+    /// <summary>G steps completed.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>
+    /// One iteration: <see cref="LossConfig.DSteps"/> D updates, each on a fresh real batch from
+    /// <paramref name="nextRealBatch"/> and a fresh fake batch, then one G update, then the EMA.
+    /// With <paramref name="keepValues"/> the step's losses and mean D scores stay on the device for
+    /// <see cref="ReadValues"/>.
+    /// </summary>
+    public void TrainStep(Func<Tensor> nextRealBatch, bool keepValues = false)
+    {
+        ArgumentNullException.ThrowIfNull(nextRealBatch);
+        int batch = Config.Train.Batch;
+        using var scope = new TensorScope(_accelerator);
+        MathSettings.Default = Math;
+        Tensor? lossD = null, realLogits = null, fakeLogits = null;
+        D.SetRequiresGrad(true);
+        for (int k = 0; k < Config.Loss.DSteps; k++)
+        {
+            var real = nextRealBatch();
+            Tensor fake;
+            using (Autograd.NoGrad())
+            {
+                using var z = SampleLatents(batch);
+                fake = G.Forward(z);
+            }
+            realLogits = D.Forward(real);
+            fakeLogits = D.Forward(fake);
+            lossD = Loss.Discriminator(realLogits, fakeLogits);
+            DOptimizer.ZeroGrad();
+            lossD.Backward();
+            DOptimizer.Step();
+        }
+        D.SetRequiresGrad(false);
+        Tensor lossG;
+        {
+            using var z = SampleLatents(batch);
+            using var fake = G.Forward(z);
+            using var logits = D.Forward(fake);
+            lossG = Loss.Generator(logits);
+            GOptimizer.ZeroGrad();
+            lossG.Backward();
+            GOptimizer.Step();
+        }
+        D.SetRequiresGrad(true);
+        if (Ema is not null)
+        {
+            if (Step == Config.Model.EmaStart)
+            {
+                Ema.Reset();
+            }
+            else if (Step > Config.Model.EmaStart)
+            {
+                Ema.Update();
+            }
+        }
+        Step++;
+        if (keepValues)
+        {
+            using var realScore = realLogits!.Sigmoid().Mean();
+            using var fakeScore = fakeLogits!.Sigmoid().Mean();
+            var values = Tensor.Concat([lossD!.Reshape(1), lossG.Reshape(1), realScore.Reshape(1), fakeScore.Reshape(1)], 0);
+            _lastValues?.Dispose();
+            _lastValues = TensorScope.Own(values);
+        }
+    }
+
+    /// <summary>The values kept by the last <see cref="TrainStep"/> with keepValues (waits for the device).</summary>
+    public StepValues ReadValues()
+    {
+        if (_lastValues is null)
+        {
+            throw new InvalidOperationException("No step has kept its values yet: call TrainStep(..., keepValues: true).");
+        }
+        var v = _lastValues.ToHost();
+        return new StepValues(v[0], v[1], v[2], v[3]);
+    }
+
+    /// <summary>A batch of N(0, 1) latents from the training stream.</summary>
+    public Tensor SampleLatents(int count)
+    {
+        var z = Tensor.Empty(_accelerator, [count, G.Latent], _stream);
+        Philox.Normal(_stream, Latents.Seed, Latents.Reserve(z.Length), z.DenseView, z.Length);
+        return z;
+    }
+
+    /// <summary>Latents of a separate stream keyed by <paramref name="seed"/> (fixed sample grids, evaluation).</summary>
+    public Tensor FixedLatents(int count, ulong seed)
+    {
+        var z = Tensor.Empty(_accelerator, [count, G.Latent], _stream);
+        Philox.Normal(_stream, seed, 0, z.DenseView, z.Length);
+        return z;
+    }
+
+    /// <summary>Images from <paramref name="z"/> in evaluation mode (running statistics), without gradients;
+    /// the EMA generator when asked for and present.</summary>
+    public Tensor Generate(Tensor z, bool useEma)
+    {
+        var g = useEma && Ema is not null ? Ema.Model : G;
+        using var noGrad = Autograd.NoGrad();
+        MathSettings.Default = Math;
+        g.SetTraining(false);
+        try
+        {
+            return g.Forward(z);
+        }
+        finally
+        {
+            g.SetTraining(true);
+        }
+    }
+
+    /// <summary>Restores the step counter and random stream position (checkpoints).</summary>
+    internal void RestoreCounters(long step, ulong latentOffset)
+    {
+        Step = step;
+        Latents = new PhiloxGenerator(Latents.Seed, latentOffset);
+    }
+
+    private static AdamHyperparameters Hyper(AdamConfig c) =>
+        new(Lr: c.Lr, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: c.WeightDecay);
+
+    public void Dispose()
+    {
+        _lastValues?.Dispose();
+        GOptimizer.Dispose();
+        DOptimizer.Dispose();
+        Ema?.Dispose();
+        G.Dispose();
+        D.Dispose();
+    }
+}

@@ -1,0 +1,153 @@
+using GanEngine.Tensors;
+using GanEngine.Training.Modules;
+
+namespace GanEngine.Training.Models;
+
+/// <summary>
+/// The DCGAN layout (Radford et al. 2016) for a square resolution: the generator starts from a 4x4 map
+/// (7x7 for 28) and doubles it with stride-2 4x4 transposed convolutions; widths halve towards the
+/// image, ending at <c>width</c> before the output layer. With resolution 32, latent 128 and width 128
+/// this is the DCGAN-32 of the PyTorch peer: z -> 512 (4x4) -> 256 -> 128 -> C (32x32).
+/// </summary>
+public static class DcganLayout
+{
+    /// <summary>Side of the first feature map and the kernel that makes it from the 1x1 latent.</summary>
+    public static int StartSize(int resolution) => resolution == 28 ? 7 : 4;
+
+    /// <summary>Hidden stages (feature maps before the image): log2(resolution / start).</summary>
+    public static int Stages(int resolution)
+    {
+        int start = StartSize(resolution);
+        if (resolution is not (8 or 16 or 28 or 32 or 64))
+        {
+            throw new ArgumentException($"DCGAN resolution must be 8, 16, 28, 32 or 64 (got {resolution}).");
+        }
+        return (int)Math.Round(Math.Log2(resolution / (double)start));
+    }
+
+    /// <summary>Width of hidden stage <paramref name="i"/> (0 = nearest the latent).</summary>
+    public static int Width(int baseWidth, int stages, int i) => baseWidth << (stages - 1 - i);
+}
+
+/// <summary>DCGAN generator: transposed convs with BatchNorm + ReLU, tanh output, no biases, N(0, 0.02) init.</summary>
+public sealed class DcganGenerator : Generator
+{
+    private readonly ConvTranspose2dLayer[] _convs;
+    private readonly BatchNorm2dLayer[] _norms;
+
+    public DcganGenerator(InitContext init, int latent, int channels, int resolution, int width)
+    {
+        ArgumentNullException.ThrowIfNull(init);
+        Latent = latent;
+        Channels = channels;
+        Resolution = resolution;
+        int stages = DcganLayout.Stages(resolution);
+        int start = DcganLayout.StartSize(resolution);
+        _convs = new ConvTranspose2dLayer[stages + 1];
+        _norms = new BatchNorm2dLayer[stages];
+        int inC = latent;
+        for (int i = 0; i < stages; i++)
+        {
+            int outC = DcganLayout.Width(width, stages, i);
+            _convs[i] = i == 0
+                ? new ConvTranspose2dLayer(init, inC, outC, start, 1, 0, bias: false, WeightInit.DcganNormal)
+                : new ConvTranspose2dLayer(init, inC, outC, 4, 2, 1, bias: false, WeightInit.DcganNormal);
+            _norms[i] = new BatchNorm2dLayer(init, outC, dcganInit: true);
+            inC = outC;
+        }
+        _convs[stages] = new ConvTranspose2dLayer(init, inC, channels, 4, 2, 1, bias: false, WeightInit.DcganNormal);
+    }
+
+    public override int Latent { get; }
+
+    public override int Channels { get; }
+
+    public override int Resolution { get; }
+
+    /// <summary>The transposed convolutions, latent side first; the last makes the image.</summary>
+    public IReadOnlyList<ConvTranspose2dLayer> Convs => _convs;
+
+    /// <summary>The BatchNorm after each hidden convolution.</summary>
+    public IReadOnlyList<BatchNorm2dLayer> Norms => _norms;
+
+    protected override IEnumerable<(string Name, Module Child)> Children =>
+        _convs.Select((c, i) => ($"conv{i}", (Module)c)).Concat(_norms.Select((n, i) => ($"bn{i}", (Module)n)));
+
+    public override Tensor Forward(Tensor z)
+    {
+        ArgumentNullException.ThrowIfNull(z);
+        var x = z.Reshape(z.Size(0), Latent, 1, 1);
+        for (int i = 0; i < _norms.Length; i++)
+        {
+            using var c = _convs[i].Forward(x);
+            x.Dispose();
+            using var n = _norms[i].Forward(c);
+            x = n.Relu();
+        }
+        using (x)
+        {
+            using var o = _convs[^1].Forward(x);
+            return o.Tanh();
+        }
+    }
+}
+
+/// <summary>DCGAN discriminator: stride-2 4x4 convs with LeakyReLU(0.2), BatchNorm after all but the first
+/// (optional), and a last convolution over the 4x4 (7x7) map to one logit; no biases.</summary>
+public sealed class DcganDiscriminator : Discriminator
+{
+    private readonly Conv2dLayer[] _convs;
+    private readonly BatchNorm2dLayer?[] _norms;
+
+    public DcganDiscriminator(InitContext init, int channels, int resolution, int width, bool batchNorm)
+    {
+        ArgumentNullException.ThrowIfNull(init);
+        int stages = DcganLayout.Stages(resolution);
+        int start = DcganLayout.StartSize(resolution);
+        _convs = new Conv2dLayer[stages + 1];
+        _norms = new BatchNorm2dLayer?[stages];
+        int inC = channels;
+        for (int j = 0; j < stages; j++)
+        {
+            int outC = width << j;
+            _convs[j] = new Conv2dLayer(init, inC, outC, 4, 2, 1, bias: false, WeightInit.DcganNormal);
+            _norms[j] = batchNorm && j > 0 ? new BatchNorm2dLayer(init, outC, dcganInit: true) : null;
+            inC = outC;
+        }
+        _convs[stages] = new Conv2dLayer(init, inC, 1, start, 1, 0, bias: false, WeightInit.DcganNormal);
+    }
+
+    /// <summary>The convolutions, image side first; the last makes the logit.</summary>
+    public IReadOnlyList<Conv2dLayer> Convs => _convs;
+
+    /// <summary>The BatchNorm after each hidden convolution (null where there is none).</summary>
+    public IReadOnlyList<BatchNorm2dLayer?> Norms => _norms;
+
+    protected override IEnumerable<(string Name, Module Child)> Children =>
+        _convs.Select((c, i) => ($"conv{i}", (Module)c))
+            .Concat(_norms.Select((n, i) => (n, i)).Where(p => p.n is not null).Select(p => ($"bn{p.i}", (Module)p.n!)));
+
+    public override Tensor Forward(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        Tensor x = images;
+        Tensor? owned = null;
+        for (int j = 0; j < _norms.Length; j++)
+        {
+            using var c = _convs[j].Forward(x);
+            owned?.Dispose();
+            if (_norms[j] is { } bn)
+            {
+                using var n = bn.Forward(c);
+                x = owned = n.LeakyRelu(0.2f);
+            }
+            else
+            {
+                x = owned = c.LeakyRelu(0.2f);
+            }
+        }
+        using var o = _convs[^1].Forward(x);
+        owned?.Dispose();
+        return o.Reshape(o.Size(0));
+    }
+}
