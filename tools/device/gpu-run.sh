@@ -117,12 +117,41 @@ run_layers() {
   grep -E "^(==|\\| )" "$OUT/layers.log" | head -150
 }
 
+# The suites bound to the GPU (CUDA and NVIDIA OpenCL fixtures) only: the CPU ones run in CI.
+run_gpu_tests() {
+  echo "== tests (CUDA and NVIDIA OpenCL fixtures)"
+  dotnet .device/tests/GanEngine.Tests.dll --filter "FullyQualifiedName~.Cuda|FullyQualifiedName~NVIDIA" --output Detailed >"$OUT/gpu-tests.log" 2>&1
+  local rc=$?
+  grep -E "^failed " -A6 "$OUT/gpu-tests.log" | grep -vE "^\s+at " | head -60
+  grep -E "^\s+(total|failed|succeeded|skipped):" "$OUT/gpu-tests.log"
+  (( rc == 0 )) || status=1
+}
+
+# Issue 4: `gan bench` (DCGAN-32 iteration beside PyTorch eager and CUDA graph, same call), then a full
+# dcgan32 run on the digits at 32x32 with its evaluation; the run directory comes back as one archive
+# (without the checkpoint). GAN_STEPS overrides the preset's step count.
+run_gan() {
+  echo "== gan bench"
+  dotnet .device/gan/gan.dll bench --device cuda --batches 64,256 --iterations 200 --warmup 20 --json "$OUT/gan-bench.json" 2>&1 | tee "$OUT/gan-bench.md"
+  (( PIPESTATUS[0] == 0 )) || status=1
+  echo "== gan train --preset dcgan32"
+  local run; run="$(mktemp -d)/dcgan32"
+  GANENGINE_CACHE="$(mktemp -d)" dotnet .device/gan/gan.dll train --preset dcgan32 ${GAN_STEPS:+--steps $GAN_STEPS} --device cuda --out "$run" > "$OUT/dcgan32.log" 2>&1
+  (( $? == 0 )) || status=1
+  grep -vE "^step .*ETA" "$OUT/dcgan32.log" | tail -40
+  grep -E "^step .*ETA" "$OUT/dcgan32.log" | awk 'NR % 20 == 0' | tail -12
+  rm -rf "$run/checkpoints"
+  tar -C "$(dirname "$run")" -czf "$OUT/dcgan32-run.tar.gz" dcgan32
+}
+
 case "$mode" in
   tests) run_tests ;;
   bench) run_bench ;;
   layers) run_layers ;;
+  gan) run_gan ;;
+  gpu-tests) run_gpu_tests ;;
   all) run_tests; run_bench; run_layers ;;
-  *) echo "usage: gpu-run.sh [tests|bench|layers|all] [--opencl] [--reps N]" >&2; exit 2 ;;
+  *) echo "usage: gpu-run.sh [tests|gpu-tests|bench|layers|gan|all] [--opencl] [--reps N]" >&2; exit 2 ;;
 esac
 echo "== outputs in $OUT; exit $status"
 exit $status

@@ -2,6 +2,7 @@
 # Builds here what the GPU machine needs (it has a .NET runtime-less image: no SDK, no network):
 #   .device/tests               the test project, framework-dependent, Release
 #   .device/bench               GanEngine.Bench, framework-dependent, Release
+#   .device/gan                 the gan command, framework-dependent, Release
 #   .device/dotnet-runtime.tar.xz  this machine's .NET runtime (packed once, reused)
 # then checks the size of .device and prints the device `run` call to make.
 # Usage: tools/device/prepare.sh [all|tests|bench]   (the mode is passed on to gpu-run.sh)
@@ -12,14 +13,16 @@ cd "$root"
 mkdir -p .device
 
 echo "== publish tests -> .device/tests"
-rm -rf .device/tests .device/bench
+rm -rf .device/tests .device/bench .device/gan
 dotnet publish Tests/GanEngine.Tests/GanEngine.Tests.csproj -c Release -o .device/tests --nologo -v quiet
 echo "== publish bench -> .device/bench"
 dotnet publish tools/Bench/GanEngine.Bench.csproj -c Release -o .device/bench --nologo -v quiet
 # Debug symbols, XML docs, satellite resources, code coverage and other platforms' natives are not
 # needed there (and the working tree plus .device must stay under 64 MiB).
-find .device/tests .device/bench \( -name '*.pdb' -o -name '*.xml' \) -delete
-for d in .device/tests .device/bench; do
+echo "== publish gan -> .device/gan"
+dotnet publish tools/Gan/GanEngine.Gan.csproj -c Release -o .device/gan --nologo -v quiet
+find .device/tests .device/bench .device/gan \( -name '*.pdb' -o -name '*.xml' \) -delete
+for d in .device/tests .device/bench .device/gan; do
   find "$d" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[a-z]{2}(-[A-Za-z]+)?' -exec rm -rf {} +
   rm -rf "$d"/CodeCoverage "$d"/Microsoft.CodeCoverage* "$d"/InstrumentationEngine
   if [[ -d "$d/runtimes" ]]; then
@@ -37,7 +40,7 @@ fi
 limit_mib=60
 size_kib=$(du -sk .device | cut -f1)
 tree_kib=$(git ls-files -z --cached --others --exclude-standard | du -ck --files0-from=- 2>/dev/null | tail -1 | cut -f1)
-echo "== .device: $((size_kib / 1024)) MiB (tests $(du -sh .device/tests | cut -f1), bench $(du -sh .device/bench | cut -f1), runtime $(du -sh .device/dotnet-runtime.tar.xz | cut -f1)); working tree ~$((tree_kib / 1024)) MiB"
+echo "== .device: $((size_kib / 1024)) MiB (tests $(du -sh .device/tests | cut -f1), bench $(du -sh .device/bench | cut -f1), gan $(du -sh .device/gan | cut -f1), runtime $(du -sh .device/dotnet-runtime.tar.xz | cut -f1)); working tree ~$((tree_kib / 1024)) MiB"
 if (( size_kib > limit_mib * 1024 )); then
   echo "error: .device is over ${limit_mib} MiB; the working tree plus carried paths must stay under 64 MiB" >&2
   exit 1
