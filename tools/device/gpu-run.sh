@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ON the GPU machine, from the repository root, after tools/device/prepare.sh was run here and
 # .device was carried. Writes logs, TRX and JSON under $OUT; prints a short table last.
-# Usage: bash tools/device/gpu-run.sh [tests|bench|all] [--opencl] [--reps N]
+# Usage: bash tools/device/gpu-run.sh [tests|gpu-tests|bench|layers|gan|all] [--opencl] [--reps N]
 set -uo pipefail
 mode="${1:-all}"; shift || true
 opencl=0; reps=50
