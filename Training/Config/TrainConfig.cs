@@ -74,7 +74,7 @@ public sealed class ModelConfig
     public float EmaDecay { get; set; } = 0.999f;
 
     /// <summary>Steps before the EMA starts tracking (it copies G at that step).</summary>
-    public int EmaStart { get; set; } = 0;
+    public int EmaStart { get; set; }
 }
 
 /// <summary>The adversarial loss.</summary>
