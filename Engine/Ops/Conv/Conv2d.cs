@@ -339,11 +339,14 @@ internal static class ConvLaunch
         ConvImplicitGemm.LaunchBiasGrad(launcher, new LaunchConfig(new Dim3(channels), new Dim3(256)), batch, channels, pixels, gradOut, gradBias);
     }
 
-    // ---- direct algorithm (ConvDirect): one thread per output element, grid-stride loops -------------------------------
+    // ---- direct algorithm (ConvDirect): one thread per output pixel and 4 channels, grid-stride loops -------------------
 
-    private const int DirectBlock = 128;
+    // 64 threads: the smallest launches (wgrad of a 1-channel layer: 128 threads) still make two blocks for two cores.
+    private const int DirectBlock = 64;
 
-    /// <summary>Enough blocks for one element per thread, at most <see cref="DirectMaxBlocks"/> (the kernels loop over the rest).</summary>
+    private static int DirectGroups(int channels) => (channels + ConvDirect.ChannelsPerThread - 1) / ConvDirect.ChannelsPerThread;
+
+    /// <summary>Enough blocks for one thread per element, at most <see cref="DirectMaxBlocks"/> (the kernels loop over the rest).</summary>
     private static LaunchConfig DirectConfig(long elements)
     {
         long blocks = Math.Clamp((elements + DirectBlock - 1) / DirectBlock, 1, DirectMaxBlocks);
@@ -355,18 +358,20 @@ internal static class ConvLaunch
     /// <summary>Forward form: output (batch, oc, oh, ow) from input (batch, c, h, w), plus bias[oc].</summary>
     internal static void DirectForward(IKernelLauncher launcher, in Geometry g, ReadOnlyView<float> input, ReadOnlyView<float> weight,
         ReadOnlyView<float>? bias, ArrayView<float> output) =>
-        ConvDirect.LaunchForward(launcher, DirectConfig((long)g.Batch * g.Oc * g.Oh * g.Ow),
+        ConvDirect.LaunchForward(launcher, DirectConfig((long)g.Batch * DirectGroups(g.Oc) * g.Oh * g.Ow),
             g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, bias.HasValue ? 1 : 0, input, weight, bias ?? weight, output);
 
     /// <summary>Dgrad form: output (batch, c, h, w) from the small side (batch, oc, oh, ow), plus bias[c] (transposed convolution).</summary>
     internal static void DirectDgrad(IKernelLauncher launcher, in Geometry g, ReadOnlyView<float> small, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output) =>
-        ConvDirect.LaunchDgrad(launcher, DirectConfig((long)g.Batch * g.C * g.H * g.W),
+        ReadOnlyView<float>? bias, ArrayView<float> output)
+    {
+        ConvDirect.LaunchDgrad(launcher, DirectConfig((long)g.Batch * DirectGroups(g.C) * g.H * g.W),
             g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, bias.HasValue ? 1 : 0, small, weight, bias ?? weight, output);
+    }
 
     /// <summary>Wgrad form: gradWeight (oc, c, kh, kw) from the small side (batch, oc, oh, ow) and the big side (batch, c, h, w).</summary>
     internal static void DirectWgrad(IKernelLauncher launcher, in Geometry g, ReadOnlyView<float> small, ReadOnlyView<float> big, ArrayView<float> gradWeight) =>
-        ConvDirect.LaunchWgrad(launcher, DirectConfig((long)g.Oc * g.C * g.K * g.KW),
+        ConvDirect.LaunchWgrad(launcher, DirectConfig((long)DirectGroups(g.Oc) * g.C * g.K * g.KW),
             g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, small, big, gradWeight);
 
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
