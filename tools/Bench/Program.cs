@@ -2,6 +2,7 @@
 //
 //   dotnet GanEngine.Bench.dll [--device cuda|opencl|cpu] [--size 4096] [--copy-mib 1024]
 //                              [--reps 50] [--warmup 5] [--only copy,axpy,sgemm,tf32] [--json out.json]
+//   (more groups: conv, norm, sparse, mconv, convalgo: the convolution algorithms side by side)
 //
 // Each benchmark allocates, fills its inputs with fresh random data, poisons its output (NaN),
 // runs once and checks against a float64 host reference, then warms up and times --reps launches

@@ -74,16 +74,20 @@ public readonly record struct Conv2dShape(int Batch, int InChannels, int Height,
 }
 
 /// <summary>
-/// 2-D convolution as implicit GEMM (<see cref="ConvImplicitGemm"/>): forward, input gradient, weight and bias
-/// gradients. Raw ops: views and shapes in, no allocation, no host synchronisation, launches only on the given
-/// launcher. Outputs are overwritten (not accumulated). <see cref="MathMode.Tf32"/> uses tensor cores (operands
-/// rounded to TF32, FP32 accumulation) like cuDNN's default; <see cref="MathMode.StrictFp32"/> FP32 FMA.
+/// 2-D convolution: forward, input gradient, weight and bias gradients, as implicit GEMM (<see cref="ConvImplicitGemm"/>)
+/// or direct loops (<see cref="ConvDirect"/>), chosen by the optional <see cref="ConvAlgorithm"/> (default
+/// <see cref="ConvAlgorithm.Auto"/>: direct on the CPU accelerator, implicit GEMM elsewhere; see <see cref="ConvSettings"/>).
+/// Raw ops: views and shapes in, no allocation, no host synchronisation, launches only on the given
+/// launcher. Outputs are overwritten (not accumulated). Implicit GEMM: <see cref="MathMode.Tf32"/> uses tensor cores (operands
+/// rounded to TF32, FP32 accumulation) like cuDNN's default; <see cref="MathMode.StrictFp32"/> FP32 FMA. Direct always
+/// computes in FP32: on the CPU accelerator in Auto mode TF32 is not emulated for convolutions (an explicit
+/// <see cref="ConvAlgorithm.ImplicitGemm"/> still emulates it).
 /// </summary>
 public static class Conv2d
 {
     /// <summary>output[n, o, y, x] = bias[o] + sum input[n, i, y s - p + ky, x s - p + kx] weight[o, i, ky, kx].</summary>
     public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode)
+        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Check(input, shape.InputElements, nameof(input));
@@ -93,17 +97,23 @@ public static class Conv2d
         {
             Check(b, shape.OutChannels, nameof(bias));
         }
+        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectForward(launcher, ConvLaunch.Geometry.Of(shape), input, weight, bias, output);
+            return;
+        }
         ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, 1, 0);
     }
 
-    /// <summary>Floats of workspace the <see cref="Forward(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode)"/>
+    /// <summary>Floats of workspace the <see cref="Forward(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm)"/>
     /// overload can use (0: none): shapes with few output tiles and a long reduction (1x1 outputs) are split over the
     /// reduction into it and summed in order (deterministic). A function of the shape only.</summary>
     public static long ForwardWorkspaceElements(in Conv2dShape shape) => ConvLaunch.ForwardWorkspace(ConvLaunch.Geometry.Of(shape));
 
-    /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: no split, same result).</summary>
+    /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: no split, same result;
+    /// <see cref="ConvAlgorithm.Direct"/> does not use it).</summary>
     public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode)
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Check(input, shape.InputElements, nameof(input));
@@ -112,6 +122,11 @@ public static class Conv2d
         if (bias is { } b)
         {
             Check(b, shape.OutChannels, nameof(bias));
+        }
+        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectForward(launcher, ConvLaunch.Geometry.Of(shape), input, weight, bias, output);
+            return;
         }
         ConvLaunch.Forward(launcher, mode, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, workspace);
     }
@@ -122,12 +137,17 @@ public static class Conv2d
 
     /// <summary>Input gradient (dgrad): gradInput = conv_transpose(gradOutput, weight), split by stride phase.</summary>
     public static void BackwardInput(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
-        ArrayView<float> gradInput, MathMode mode)
+        ArrayView<float> gradInput, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Check(gradOutput, shape.OutputElements, nameof(gradOutput));
         Check(weight, shape.WeightElements, nameof(weight));
         Check(gradInput, shape.InputElements, nameof(gradInput));
+        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectDgrad(launcher, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput);
+            return;
+        }
         ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput, 1, 0);
     }
 
@@ -138,20 +158,29 @@ public static class Conv2d
     /// <summary>Weight gradient (wgrad) gradWeight[o, i, ky, kx] = sum over n, y, x of gradOutput[n, o, y, x] input[n, i, ...],
     /// and optionally gradBias[o] = sum over n, y, x of gradOutput. Deterministic: the reduction over the batch is split into
     /// a fixed number of chunks written to <paramref name="workspace"/> (at least <see cref="BackwardWeightWorkspaceElements"/>
-    /// floats; may be null when that is 0) and summed in order.</summary>
+    /// floats; may be null when that is 0) and summed in order. <see cref="ConvAlgorithm.Direct"/> sums each element in one thread
+    /// and needs no workspace.</summary>
     public static void BackwardWeight(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> gradOutput,
-        ArrayView<float> gradWeight, ArrayView<float>? gradBias, ArrayView<float>? workspace, MathMode mode)
+        ArrayView<float> gradWeight, ArrayView<float>? gradBias, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Check(input, shape.InputElements, nameof(input));
         Check(gradOutput, shape.OutputElements, nameof(gradOutput));
         Check(gradWeight, shape.WeightElements, nameof(gradWeight));
         var g = ConvLaunch.Geometry.Of(shape);
-        ConvLaunch.Wgrad(launcher, mode, g, gradOutput, input, gradWeight, workspace);
+        var algo = ConvSettings.Resolve(launcher, algorithm);
+        if (algo == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectWgrad(launcher, g, gradOutput, input, gradWeight);
+        }
+        else
+        {
+            ConvLaunch.Wgrad(launcher, mode, g, gradOutput, input, gradWeight, workspace);
+        }
         if (gradBias is { } gb)
         {
             Check(gb, shape.OutChannels, nameof(gradBias));
-            ConvLaunch.BiasGrad(launcher, shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gradOutput, gb);
+            ConvLaunch.BiasGrad(launcher, shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gradOutput, gb, algo);
         }
     }
 
@@ -297,8 +326,53 @@ internal static class ConvLaunch
         ConvImplicitGemm.LaunchSumSplits(launcher, new LaunchConfig(new Dim3((length + 255) / 256), new Dim3(256)), length, splits, ws, gradWeight);
     }
 
-    internal static void BiasGrad(IKernelLauncher launcher, int batch, int channels, int pixels, ReadOnlyView<float> gradOut, ArrayView<float> gradBias) =>
+    /// <summary>Bias gradient: one block-reduction per channel (<see cref="ConvAlgorithm.ImplicitGemm"/>) or one thread per channel
+    /// (<see cref="ConvAlgorithm.Direct"/>; <see cref="ConvAlgorithm.Auto"/> is resolved on <paramref name="launcher"/>).</summary>
+    internal static void BiasGrad(IKernelLauncher launcher, int batch, int channels, int pixels, ReadOnlyView<float> gradOut, ArrayView<float> gradBias,
+        ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+    {
+        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
+        {
+            ConvDirect.LaunchBiasGrad(launcher, DirectConfig(channels), batch, channels, pixels, gradOut, gradBias);
+            return;
+        }
         ConvImplicitGemm.LaunchBiasGrad(launcher, new LaunchConfig(new Dim3(channels), new Dim3(256)), batch, channels, pixels, gradOut, gradBias);
+    }
+
+    // ---- direct algorithm (ConvDirect): one thread per output pixel and 4 channels, grid-stride loops -------------------
+
+    // 64 threads: the smallest launches (wgrad of a 1-channel layer: 128 threads) still make two blocks for two cores.
+    private const int DirectBlock = 64;
+
+    private static int DirectGroups(int channels) => (channels + ConvDirect.ChannelsPerThread - 1) / ConvDirect.ChannelsPerThread;
+
+    /// <summary>Enough blocks for one thread per element, at most <see cref="DirectMaxBlocks"/> (the kernels loop over the rest).</summary>
+    private static LaunchConfig DirectConfig(long elements)
+    {
+        long blocks = Math.Clamp((elements + DirectBlock - 1) / DirectBlock, 1, DirectMaxBlocks);
+        return new LaunchConfig(new Dim3((int)blocks), new Dim3(DirectBlock));
+    }
+
+    private const long DirectMaxBlocks = 65535;
+
+    /// <summary>Forward form: output (batch, oc, oh, ow) from input (batch, c, h, w), plus bias[oc].</summary>
+    internal static void DirectForward(IKernelLauncher launcher, in Geometry g, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output) =>
+        ConvDirect.LaunchForward(launcher, DirectConfig((long)g.Batch * DirectGroups(g.Oc) * g.Oh * g.Ow),
+            g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, bias.HasValue ? 1 : 0, input, weight, bias ?? weight, output);
+
+    /// <summary>Dgrad form: output (batch, c, h, w) from the small side (batch, oc, oh, ow), plus bias[c] (transposed convolution).</summary>
+    internal static void DirectDgrad(IKernelLauncher launcher, in Geometry g, ReadOnlyView<float> small, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output)
+    {
+        ConvDirect.LaunchDgrad(launcher, DirectConfig((long)g.Batch * DirectGroups(g.C) * g.H * g.W),
+            g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, bias.HasValue ? 1 : 0, small, weight, bias ?? weight, output);
+    }
+
+    /// <summary>Wgrad form: gradWeight (oc, c, kh, kw) from the small side (batch, oc, oh, ow) and the big side (batch, c, h, w).</summary>
+    internal static void DirectWgrad(IKernelLauncher launcher, in Geometry g, ReadOnlyView<float> small, ReadOnlyView<float> big, ArrayView<float> gradWeight) =>
+        ConvDirect.LaunchWgrad(launcher, DirectConfig((long)DirectGroups(g.Oc) * g.C * g.K * g.KW),
+            g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, small, big, gradWeight);
 
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
     /// 2 wgrad (grid z = splits).</summary>

@@ -46,13 +46,14 @@ public readonly record struct ConvTranspose2dShape(int Batch, int InChannels, in
 /// <summary>
 /// 2-D transposed convolution on the convolution's kernels: forward = the convolution's input gradient (dgrad form,
 /// split by stride phase, bias in the epilogue), input gradient = the convolution's forward, weight gradient = the
-/// convolution's weight gradient with input and output swapped. Raw ops, as <see cref="Conv2d"/>.
+/// convolution's weight gradient with input and output swapped; the same for both <see cref="ConvAlgorithm"/>s (the optional
+/// algorithm parameter, default <see cref="ConvAlgorithm.Auto"/>). Raw ops, as <see cref="Conv2d"/>.
 /// </summary>
 public static class ConvTranspose2d
 {
     /// <summary>output[n, o, Y, X] = bias[o] + sum over i, y, ky, kx with Y = y s - p + ky of input[n, i, y, x] weight[i, o, ky, kx].</summary>
     public static void Forward(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode)
+        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Conv2d.Check(input, shape.InputElements, nameof(input));
@@ -62,32 +63,47 @@ public static class ConvTranspose2d
         {
             Conv2d.Check(b, shape.OutChannels, nameof(bias));
         }
+        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectDgrad(launcher, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output);
+            return;
+        }
         ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output, 1, 0);
     }
 
     /// <summary>Input gradient: gradInput = conv2d(gradOutput, weight) (no bias).</summary>
     public static void BackwardInput(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
-        ArrayView<float> gradInput, MathMode mode)
+        ArrayView<float> gradInput, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Conv2d.Check(gradOutput, shape.OutputElements, nameof(gradOutput));
         Conv2d.Check(weight, shape.WeightElements, nameof(weight));
         Conv2d.Check(gradInput, shape.InputElements, nameof(gradInput));
+        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectForward(launcher, ConvLaunch.Geometry.Of(shape.AsConv), gradOutput, weight, null, gradInput);
+            return;
+        }
         ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape.AsConv), gradOutput, weight, null, gradInput, 1, 0);
     }
 
-    /// <summary>Workspace floats the workspace overload of <see cref="BackwardInput(IKernelLauncher, in ConvTranspose2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ArrayView{float}, ArrayView{float}?, MathMode)"/>
+    /// <summary>Workspace floats the workspace overload of <see cref="BackwardInput(IKernelLauncher, in ConvTranspose2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm)"/>
     /// can use (0: none); see <see cref="Conv2d.ForwardWorkspaceElements"/>. DCGAN's 1x1 -> 4x4 layer needs it to fill the GPU.</summary>
     public static long BackwardInputWorkspaceElements(in ConvTranspose2dShape shape) => ConvLaunch.ForwardWorkspace(ConvLaunch.Geometry.Of(shape.AsConv));
 
     /// <summary>Input gradient, split over the reduction into <paramref name="workspace"/> where that helps (null or too small: no split).</summary>
     public static void BackwardInput(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
-        ArrayView<float> gradInput, ArrayView<float>? workspace, MathMode mode)
+        ArrayView<float> gradInput, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Conv2d.Check(gradOutput, shape.OutputElements, nameof(gradOutput));
         Conv2d.Check(weight, shape.WeightElements, nameof(weight));
         Conv2d.Check(gradInput, shape.InputElements, nameof(gradInput));
+        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectForward(launcher, ConvLaunch.Geometry.Of(shape.AsConv), gradOutput, weight, null, gradInput);
+            return;
+        }
         ConvLaunch.Forward(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv), gradOutput, weight, null, gradInput, workspace);
     }
 
@@ -97,18 +113,26 @@ public static class ConvTranspose2d
     /// <summary>Weight gradient gradWeight[i, o, ky, kx] and optionally gradBias[o] = sum over n, Y, X of gradOutput[n, o, Y, X];
     /// deterministic, workspace as in <see cref="Conv2d.BackwardWeight"/>.</summary>
     public static void BackwardWeight(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> gradOutput,
-        ArrayView<float> gradWeight, ArrayView<float>? gradBias, ArrayView<float>? workspace, MathMode mode)
+        ArrayView<float> gradWeight, ArrayView<float>? gradBias, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Conv2d.Check(input, shape.InputElements, nameof(input));
         Conv2d.Check(gradOutput, shape.OutputElements, nameof(gradOutput));
         Conv2d.Check(gradWeight, shape.WeightElements, nameof(gradWeight));
         // Conv view: the transposed conv's input is the conv's "output gradient", its output gradient the conv's "input".
-        ConvLaunch.Wgrad(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv), input, gradOutput, gradWeight, workspace);
+        var algo = ConvSettings.Resolve(launcher, algorithm);
+        if (algo == ConvAlgorithm.Direct)
+        {
+            ConvLaunch.DirectWgrad(launcher, ConvLaunch.Geometry.Of(shape.AsConv), input, gradOutput, gradWeight);
+        }
+        else
+        {
+            ConvLaunch.Wgrad(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv), input, gradOutput, gradWeight, workspace);
+        }
         if (gradBias is { } gb)
         {
             Conv2d.Check(gb, shape.OutChannels, nameof(gradBias));
-            ConvLaunch.BiasGrad(launcher, shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gradOutput, gb);
+            ConvLaunch.BiasGrad(launcher, shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gradOutput, gb, algo);
         }
     }
 }

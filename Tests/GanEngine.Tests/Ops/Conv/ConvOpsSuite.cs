@@ -2,6 +2,8 @@ using GanEngine.Accelerators;
 using GanEngine.Accelerators.Cpu;
 using GanEngine.Accelerators.Cuda;
 using GanEngine.Accelerators.OpenCL;
+using GanEngine.Kernels;
+using GanEngine.Kernels.Conv;
 using GanEngine.Ops;
 using GanEngine.Ops.Reference;
 using NUnit.Framework;
@@ -11,7 +13,9 @@ namespace GanEngine.Tests.Ops.Conv;
 /// <summary>
 /// Conv2d and ConvTranspose2d raw ops (forward, input, weight and bias gradients) against the float64 references,
 /// on fresh random inputs, outputs poisoned with NaN first; norm-wise relative error under 1e-4 (FP32) or 2e-3 (TF32).
-/// Bound to every accelerator below. Shapes are small: the CPU accelerator runs the kernels thread by thread.
+/// Both algorithms (<see cref="ConvAlgorithm.ImplicitGemm"/> in TF32 and strict FP32, <see cref="ConvAlgorithm.Direct"/>,
+/// which computes in FP32 whatever the mode) on every accelerator below. Implicit-GEMM shapes are small on the CPU
+/// accelerator, which runs kernels with barriers thread by thread; the direct kernels have no barriers and run them all.
 /// </summary>
 public abstract class ConvOpsSuite
 {
@@ -23,11 +27,15 @@ public abstract class ConvOpsSuite
     /// and leave the larger cases (split-K wgrad, several tiles) to the OpenCL and CUDA fixtures.</summary>
     protected virtual long MaxMacs => long.MaxValue;
 
-    private void SkipIfLarge(long macs)
+    /// <summary>As <see cref="MaxMacs"/>, for <see cref="ConvAlgorithm.Direct"/>.</summary>
+    protected virtual long MaxDirectMacs => long.MaxValue;
+
+    private void SkipIfLarge(long macs, ConvAlgorithm algorithm)
     {
-        if (macs > MaxMacs)
+        long budget = algorithm == ConvAlgorithm.Direct ? MaxDirectMacs : MaxMacs;
+        if (macs > budget)
         {
-            Assert.Ignore($"{macs} multiply-adds: above this fixture's budget of {MaxMacs} (CPU CI time); runs on the GPU fixtures");
+            Assert.Ignore($"{macs} multiply-adds: above this fixture's {algorithm} budget of {budget} (CPU CI time); runs on the GPU fixtures");
         }
     }
 
@@ -52,6 +60,14 @@ public abstract class ConvOpsSuite
         new object[] { 1, 17, 6, 6, 8, 4, 2, 1, true },      // fast gather: dgrad (4 phase taps, 64-wide tile, partial)
         new object[] { 1, 5, 16, 8, 8, 4, 2, 1, false },     // fast gather: wgrad, 32 output pixels per image (rows per tile)
         new object[] { 3, 5, 8, 8, 8, 4, 2, 1, true },       // fast gather: wgrad, 16 pixels per image (2 images per tile, partial)
+        new object[] { 2, 3, 5, 6, 4, 7, 1, 3, true },       // padding 3, 'same' 7x7
+        new object[] { 1, 2, 4, 5, 3, 1, 2, 3, false },      // padding 3 with a 1x1 kernel: border outputs see only padding
+        new object[] { 2, 5, 11, 9, 6, 3, 2, 1, true },      // odd sizes, stride 2
+        new object[] { 2, 3, 10, 11, 4, 3, 3, 1, false },    // stride 3
+        new object[] { 8, 1, 8, 8, 16, 4, 2, 1, false },     // DCGAN digits D, first layer (1 channel)
+        new object[] { 8, 16, 16, 16, 32, 4, 2, 1, true },   // DCGAN digits D, 16x16
+        new object[] { 4, 16, 8, 8, 16, 3, 1, 1, true },     // SNGAN ResNet 3x3
+        new object[] { 4, 16, 8, 8, 32, 1, 1, 0, false },    // SNGAN ResNet 1x1 shortcut
     ];
 
     // (batch, in, h, w, out, kernel, stride, pad, outputPad, bias)
@@ -64,6 +80,11 @@ public abstract class ConvOpsSuite
         new object[] { 2, 3, 3, 4, 2, 5, 2, 2, 1, true },
         new object[] { 1, 4, 5, 5, 3, 1, 1, 0, 0, false },
         new object[] { 2, 6, 7, 5, 3, 7, 1, 3, 0, true },
+        new object[] { 2, 4, 3, 5, 3, 3, 2, 1, 1, true },   // output padding, odd sizes
+        new object[] { 1, 3, 4, 4, 2, 7, 2, 3, 1, false },  // 7x7, padding 3, output padding
+        new object[] { 1, 3, 4, 4, 2, 3, 3, 0, 2, true },   // stride 3, output padding 2
+        new object[] { 8, 32, 4, 4, 16, 4, 2, 1, 0, true }, // DCGAN digits G, 4x4 -> 8x8
+        new object[] { 8, 16, 8, 8, 1, 4, 2, 1, 0, false }, // DCGAN digits G, last layer (1 channel)
     ];
 
     private static float[] RandomFloats(Random rng, long n)
@@ -104,25 +125,85 @@ public abstract class ConvOpsSuite
         return b.ToArray()[..(int)n];
     }
 
+    // Implicit GEMM, TF32 and strict FP32.
     [TestCaseSource(nameof(ConvCases))]
     public void Conv2d_ForwardAndBackward_Tf32(int b, int ic, int h, int w, int oc, int k, int s, int p, bool bias) =>
-        RunConv(new Conv2dShape(b, ic, h, w, oc, k, k, s, s, p, p), bias, MathMode.Tf32);
+        RunConv(new Conv2dShape(b, ic, h, w, oc, k, k, s, s, p, p), bias, MathMode.Tf32, ConvAlgorithm.ImplicitGemm);
 
     [TestCaseSource(nameof(ConvCases))]
     public void Conv2d_ForwardAndBackward_StrictFp32(int b, int ic, int h, int w, int oc, int k, int s, int p, bool bias) =>
-        RunConv(new Conv2dShape(b, ic, h, w, oc, k, k, s, s, p, p), bias, MathMode.StrictFp32);
+        RunConv(new Conv2dShape(b, ic, h, w, oc, k, k, s, s, p, p), bias, MathMode.StrictFp32, ConvAlgorithm.ImplicitGemm);
 
     [TestCaseSource(nameof(TransposeCases))]
     public void ConvTranspose2d_ForwardAndBackward_Tf32(int b, int ic, int h, int w, int oc, int k, int s, int p, int op, bool bias) =>
-        RunTranspose(new ConvTranspose2dShape(b, ic, h, w, oc, k, k, s, s, p, p, op, op), bias, MathMode.Tf32);
+        RunTranspose(new ConvTranspose2dShape(b, ic, h, w, oc, k, k, s, s, p, p, op, op), bias, MathMode.Tf32, ConvAlgorithm.ImplicitGemm);
 
     [TestCaseSource(nameof(TransposeCases))]
     public void ConvTranspose2d_ForwardAndBackward_StrictFp32(int b, int ic, int h, int w, int oc, int k, int s, int p, int op, bool bias) =>
-        RunTranspose(new ConvTranspose2dShape(b, ic, h, w, oc, k, k, s, s, p, p, op, op), bias, MathMode.StrictFp32);
+        RunTranspose(new ConvTranspose2dShape(b, ic, h, w, oc, k, k, s, s, p, p, op, op), bias, MathMode.StrictFp32, ConvAlgorithm.ImplicitGemm);
 
-    private void RunConv(Conv2dShape shape, bool hasBias, MathMode mode)
+    // Direct: TF32 requested (the default mode), FP32 results expected (FP32 tolerance).
+    [TestCaseSource(nameof(ConvCases))]
+    public void Conv2d_ForwardAndBackward_Direct(int b, int ic, int h, int w, int oc, int k, int s, int p, bool bias) =>
+        RunConv(new Conv2dShape(b, ic, h, w, oc, k, k, s, s, p, p), bias, MathMode.Tf32, ConvAlgorithm.Direct);
+
+    [TestCaseSource(nameof(TransposeCases))]
+    public void ConvTranspose2d_ForwardAndBackward_Direct(int b, int ic, int h, int w, int oc, int k, int s, int p, int op, bool bias) =>
+        RunTranspose(new ConvTranspose2dShape(b, ic, h, w, oc, k, k, s, s, p, p, op, op), bias, MathMode.Tf32, ConvAlgorithm.Direct);
+
+    [Test]
+    public void Auto_IsDirectOnTheCpuAcceleratorAndImplicitGemmElsewhere()
     {
-        SkipIfLarge(shape.MacCount);
+        if (ConvSettings.Algorithm != ConvAlgorithm.Auto)
+        {
+            Assert.Ignore($"ConvSettings.Algorithm is {ConvSettings.Algorithm} ({ConvSettings.EnvironmentVariable} set)");
+        }
+        var expected = _acc.Info.Kind == AcceleratorKind.Cpu ? ConvAlgorithm.Direct : ConvAlgorithm.ImplicitGemm;
+        Assert.That(ConvSettings.Resolve(_acc, ConvAlgorithm.Auto), Is.EqualTo(expected));
+        Assert.That(ConvSettings.Resolve(_acc.DefaultStream, ConvAlgorithm.Auto), Is.EqualTo(expected));
+        Assert.That(ConvSettings.Resolve(_acc, ConvAlgorithm.ImplicitGemm), Is.EqualTo(ConvAlgorithm.ImplicitGemm));
+        Assert.That(ConvSettings.Resolve(_acc, ConvAlgorithm.Direct), Is.EqualTo(ConvAlgorithm.Direct));
+    }
+
+    /// <summary>The direct kernels are grid-stride loops: a grid far smaller than the element count (and a block that is not a
+    /// multiple of 32) gives the same results.</summary>
+    [TestCase(1, 32)]
+    [TestCase(3, 50)]
+    public void Direct_SmallGrid_CoversEveryElement(int blocks, int threads)
+    {
+        var shape = new Conv2dShape(2, 3, 9, 7, 5, 4, 4, 2, 2, 1, 1);
+        var rng = new Random(blocks * 100 + threads);
+        var x = RandomFloats(rng, shape.InputElements);
+        var wt = RandomFloats(rng, shape.WeightElements);
+        var bias = RandomFloats(rng, shape.OutChannels);
+        var g = RandomFloats(rng, shape.OutputElements);
+        using var dx = _acc.Allocate<float>(x);
+        using var dw = _acc.Allocate<float>(wt);
+        using var db = _acc.Allocate<float>(bias);
+        using var dg = _acc.Allocate<float>(g);
+        using var dy = Poisoned(shape.OutputElements);
+        using var dgx = Poisoned(shape.InputElements);
+        using var dgw = Poisoned(shape.WeightElements);
+        using var dgb = Poisoned(shape.OutChannels);
+        var cfg = new LaunchConfig(new Dim3(blocks), new Dim3(threads));
+        var l = _acc.DefaultStream;
+        var (n, c, h, wd, oc, oh, ow, k, st, p) = (shape.Batch, shape.InChannels, shape.Height, shape.Width, shape.OutChannels,
+            shape.OutHeight, shape.OutWidth, shape.KernelH, shape.StrideH, shape.PadH);
+        ConvDirect.LaunchForward(l, cfg, n, c, h, wd, oc, oh, ow, k, k, st, p, 1, dx.ReadOnly, dw.ReadOnly, db.ReadOnly, dy.View);
+        ConvDirect.LaunchDgrad(l, cfg, n, c, h, wd, oc, oh, ow, k, k, st, p, 0, dg.ReadOnly, dw.ReadOnly, dw.ReadOnly, dgx.View);
+        ConvDirect.LaunchWgrad(l, cfg, n, c, h, wd, oc, oh, ow, k, k, st, p, dg.ReadOnly, dx.ReadOnly, dgw.View);
+        ConvDirect.LaunchBiasGrad(l, new LaunchConfig(new Dim3(1), new Dim3(2)), n, oc, oh * ow, dg.ReadOnly, dgb.View);
+        double[] xd = ConvReference.ToDouble(x), wdd = ConvReference.ToDouble(wt), gd = ConvReference.ToDouble(g);
+        Compare("forward", Download(dy, shape.OutputElements), ConvReference.Conv2dForward(shape, xd, wdd, ConvReference.ToDouble(bias)), MathMode.StrictFp32);
+        Compare("input gradient", Download(dgx, shape.InputElements), ConvReference.Conv2dBackwardInput(shape, gd, wdd), MathMode.StrictFp32);
+        Compare("weight gradient", Download(dgw, shape.WeightElements), ConvReference.Conv2dBackwardWeight(shape, xd, gd), MathMode.StrictFp32);
+        Compare("bias gradient", Download(dgb, shape.OutChannels), ConvReference.BiasGrad(n, oc, oh * ow, gd), MathMode.StrictFp32);
+    }
+
+    private void RunConv(Conv2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm)
+    {
+        SkipIfLarge(shape.MacCount, algorithm);
+        var expected = algorithm == ConvAlgorithm.Direct ? MathMode.StrictFp32 : mode;
         var rng = new Random(HashCode.Combine(shape, mode));
         var x = RandomFloats(rng, shape.InputElements);
         var wt = RandomFloats(rng, shape.WeightElements);
@@ -139,19 +220,20 @@ public abstract class ConvOpsSuite
         using var ws = Poisoned(Conv2d.BackwardWeightWorkspaceElements(shape));
         var launcher = _acc.DefaultStream;
         using var fws = Poisoned(Conv2d.ForwardWorkspaceElements(shape));
-        Conv2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, fws.View, mode);
-        Conv2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, mode);
-        Conv2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode);
+        Conv2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, fws.View, mode, algorithm);
+        Conv2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, mode, algorithm);
+        Conv2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode, algorithm);
         double[] xd = ConvReference.ToDouble(x), wd = ConvReference.ToDouble(wt), gd = ConvReference.ToDouble(g);
-        Compare("forward", Download(dy, shape.OutputElements), ConvReference.Conv2dForward(shape, xd, wd, hasBias ? ConvReference.ToDouble(bias) : null), mode);
-        Compare("input gradient", Download(dgx, shape.InputElements), ConvReference.Conv2dBackwardInput(shape, gd, wd), mode);
-        Compare("weight gradient", Download(dgw, shape.WeightElements), ConvReference.Conv2dBackwardWeight(shape, xd, gd), mode);
+        Compare("forward", Download(dy, shape.OutputElements), ConvReference.Conv2dForward(shape, xd, wd, hasBias ? ConvReference.ToDouble(bias) : null), expected);
+        Compare("input gradient", Download(dgx, shape.InputElements), ConvReference.Conv2dBackwardInput(shape, gd, wd), expected);
+        Compare("weight gradient", Download(dgw, shape.WeightElements), ConvReference.Conv2dBackwardWeight(shape, xd, gd), expected);
         Compare("bias gradient", Download(dgb, shape.OutChannels), ConvReference.BiasGrad(shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gd), MathMode.StrictFp32);
     }
 
-    private void RunTranspose(ConvTranspose2dShape shape, bool hasBias, MathMode mode)
+    private void RunTranspose(ConvTranspose2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm)
     {
-        SkipIfLarge(shape.MacCount);
+        SkipIfLarge(shape.MacCount, algorithm);
+        var expected = algorithm == ConvAlgorithm.Direct ? MathMode.StrictFp32 : mode;
         var rng = new Random(HashCode.Combine(shape, mode));
         var x = RandomFloats(rng, shape.InputElements);
         var wt = RandomFloats(rng, shape.WeightElements);
@@ -167,14 +249,14 @@ public abstract class ConvOpsSuite
         using var dgb = Poisoned(shape.OutChannels);
         using var ws = Poisoned(ConvTranspose2d.BackwardWeightWorkspaceElements(shape));
         var launcher = _acc.DefaultStream;
-        ConvTranspose2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, mode);
+        ConvTranspose2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, mode, algorithm);
         using var bws = Poisoned(ConvTranspose2d.BackwardInputWorkspaceElements(shape));
-        ConvTranspose2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, bws.View, mode);
-        ConvTranspose2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode);
+        ConvTranspose2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, bws.View, mode, algorithm);
+        ConvTranspose2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode, algorithm);
         double[] xd = ConvReference.ToDouble(x), wd = ConvReference.ToDouble(wt), gd = ConvReference.ToDouble(g);
-        Compare("forward", Download(dy, shape.OutputElements), ConvReference.ConvTranspose2dForward(shape, xd, wd, hasBias ? ConvReference.ToDouble(bias) : null), mode);
-        Compare("input gradient", Download(dgx, shape.InputElements), ConvReference.ConvTranspose2dBackwardInput(shape, gd, wd), mode);
-        Compare("weight gradient", Download(dgw, shape.WeightElements), ConvReference.ConvTranspose2dBackwardWeight(shape, xd, gd), mode);
+        Compare("forward", Download(dy, shape.OutputElements), ConvReference.ConvTranspose2dForward(shape, xd, wd, hasBias ? ConvReference.ToDouble(bias) : null), expected);
+        Compare("input gradient", Download(dgx, shape.InputElements), ConvReference.ConvTranspose2dBackwardInput(shape, gd, wd), expected);
+        Compare("weight gradient", Download(dgw, shape.WeightElements), ConvReference.ConvTranspose2dBackwardWeight(shape, xd, gd), expected);
         Compare("bias gradient", Download(dgb, shape.OutChannels), ConvReference.BiasGrad(shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gd), MathMode.StrictFp32);
     }
 }
@@ -185,6 +267,8 @@ public sealed class CpuConvOps : ConvOpsSuite
     protected override Accelerator CreateAccelerator() => new CpuAccelerator();
 
     protected override long MaxMacs => 40_000;
+
+    protected override long MaxDirectMacs => 50_000_000;
 }
 
 [TestFixture]
@@ -193,6 +277,8 @@ public sealed class CpuDeterministicConvOps : ConvOpsSuite
     protected override Accelerator CreateAccelerator() => new CpuAccelerator(CpuAcceleratorOptions.DeterministicDefault);
 
     protected override long MaxMacs => 10_000;
+
+    protected override long MaxDirectMacs => 50_000_000;
 }
 
 [TestFixture("Portable Computing Language")]

@@ -1,0 +1,63 @@
+using GanEngine.Accelerators;
+using GanEngine.Kernels;
+
+namespace GanEngine.Ops;
+
+/// <summary>Which kernels a convolution op (<see cref="Conv2d"/>, <see cref="ConvTranspose2d"/>) runs.</summary>
+public enum ConvAlgorithm
+{
+    /// <summary><see cref="ConvSettings.Algorithm"/> when that is not <see cref="Auto"/>; otherwise <see cref="Direct"/> on the
+    /// CPU accelerator and <see cref="ImplicitGemm"/> on CUDA and OpenCL.</summary>
+    Auto,
+
+    /// <summary>Implicit GEMM (<c>ConvImplicitGemm</c>): shared-memory tiles, tensor cores under <see cref="MathMode.Tf32"/>
+    /// (emulated on the CPU and OpenCL), deterministic split-K workspaces. The GPU algorithm.</summary>
+    ImplicitGemm,
+
+    /// <summary>Direct loops (<c>ConvDirect</c>): one thread per output element, no shared memory and no barriers, so the CPU
+    /// accelerator runs it as an independent kernel (a plain call per thread). Always strict FP32: <see cref="MathMode.Tf32"/>
+    /// is not emulated, and workspaces are not used. Deterministic. Correct everywhere, slow on GPUs.</summary>
+    Direct,
+}
+
+/// <summary>Process-wide convolution settings.</summary>
+public static class ConvSettings
+{
+    /// <summary>Name of the environment variable read at start-up: <c>direct</c>, <c>implicit-gemm</c> or <c>auto</c> (unset: auto).</summary>
+    public const string EnvironmentVariable = "GANENGINE_CONV_ALGO";
+
+    /// <summary>The algorithm that <see cref="ConvAlgorithm.Auto"/> resolves to when it is not itself <see cref="ConvAlgorithm.Auto"/>
+    /// (for tests and benchmarks). Starts from <see cref="EnvironmentVariable"/>.</summary>
+    public static ConvAlgorithm Algorithm { get; set; } = Parse(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary><c>direct</c>, <c>implicit-gemm</c> (or <c>implicitgemm</c>, <c>igemm</c>), <c>auto</c> or empty; case-insensitive.</summary>
+    public static ConvAlgorithm Parse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => ConvAlgorithm.Auto,
+        "direct" => ConvAlgorithm.Direct,
+        "implicit-gemm" or "implicitgemm" or "igemm" => ConvAlgorithm.ImplicitGemm,
+        _ => throw new ArgumentException($"{EnvironmentVariable}: unknown convolution algorithm '{text}' (direct, implicit-gemm or auto)", nameof(text)),
+    };
+
+    /// <summary>The algorithm an op given <paramref name="requested"/> runs on <paramref name="launcher"/>: an explicit request as
+    /// is; <see cref="ConvAlgorithm.Auto"/> resolves to <see cref="Algorithm"/>, else to <see cref="ConvAlgorithm.Direct"/> on the
+    /// CPU accelerator and <see cref="ConvAlgorithm.ImplicitGemm"/> elsewhere.</summary>
+    public static ConvAlgorithm Resolve(IKernelLauncher launcher, ConvAlgorithm requested)
+    {
+        if (requested != ConvAlgorithm.Auto)
+        {
+            return requested;
+        }
+        if (Algorithm != ConvAlgorithm.Auto)
+        {
+            return Algorithm;
+        }
+        var kind = launcher switch
+        {
+            Accelerator a => a.Info.Kind,
+            AcceleratorStream s => s.Accelerator.Info.Kind,
+            _ => (AcceleratorKind?)null,
+        };
+        return kind == AcceleratorKind.Cpu ? ConvAlgorithm.Direct : ConvAlgorithm.ImplicitGemm;
+    }
+}
