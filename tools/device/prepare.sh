@@ -25,6 +25,8 @@ find .device/tests .device/bench .device/gan \( -name '*.pdb' -o -name '*.xml' \
 for d in .device/tests .device/bench .device/gan; do
   find "$d" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[a-z]{2}(-[A-Za-z]+)?' -exec rm -rf {} +
   rm -rf "$d"/CodeCoverage "$d"/Microsoft.CodeCoverage* "$d"/InstrumentationEngine
+  # Other platforms' native helpers of the test platform (the GPU machine is linux-x64).
+  rm -rf "$d"/alpine "$d"/arm64 "$d"/macos "$d"/x86
   if [[ -d "$d/runtimes" ]]; then
     find "$d/runtimes" -mindepth 1 -maxdepth 1 ! -name 'linux-x64' ! -name 'unix' -exec rm -rf {} +
   fi
