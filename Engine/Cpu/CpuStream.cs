@@ -35,14 +35,15 @@ public sealed class CpuStream : AcceleratorStream
         LaunchValidator.Validate(kernel, config, arguments, _accelerator.Info);
         var body = kernel.Cpu(arguments)
             ?? throw new InvalidOperationException($"The CPU entry point of {kernel.Name} returned no body.");
-        if (!CpuLaunchProfile.Enabled)
+        if (!LaunchProfile.Enabled)
         {
             _scheduler.Run(kernel, config, body);
             return;
         }
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         _scheduler.Run(kernel, config, body);
-        CpuLaunchProfile.Add(kernel.Name, System.Diagnostics.Stopwatch.GetTimestamp() - start, config.Grid.Product * config.Block.Product);
+        LaunchProfile.Add(LaunchProfile.Key(kernel.Name, config), System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds,
+            config.Grid.Product * config.Block.Product);
     }
 
     /// <inheritdoc/>

@@ -69,6 +69,12 @@ public sealed unsafe class CudaStream : AcceleratorStream
                     break;
             }
         }
+        CudaEvent? before = null;
+        if (LaunchProfile.Enabled)
+        {
+            before = new CudaEvent(_accelerator);
+            before.Record(stream);
+        }
         CudaDriver.Check(
             CudaDriver.cuLaunchKernel(
                 function.Handle,
@@ -76,6 +82,16 @@ public sealed unsafe class CudaStream : AcceleratorStream
                 (uint)config.Block.X, (uint)config.Block.Y, (uint)config.Block.Z,
                 (uint)config.DynamicSharedBytes, stream, parameters, null),
             "cuLaunchKernel");
+        if (before is not null)
+        {
+            var after = new CudaEvent(_accelerator);
+            after.Record(stream);
+            if (!LaunchProfile.AddPending(LaunchProfile.Key(kernel.Name, config), config.Grid.Product * config.Block.Product, before, after))
+            {
+                before.Dispose();
+                after.Dispose();
+            }
+        }
     }
 
     public override void Synchronize()

@@ -77,6 +77,10 @@ internal static class BenchCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"batch {batch}: {ms:F3} ms/iteration, {row.ImagesPerSecond:F0} img/s, host syncs in timed steps {row.HostSyncs}, driver allocations {row.DriverAllocations} (G {row.GParameters:N0}, D {row.DParameters:N0} parameters)"));
         }
+        if (LaunchProfile.Enabled)
+        {
+            LaunchProfile.Print();
+        }
         var peer = RunPeer(peerScript, batches, iterations, warmup);
         Console.WriteLine();
         Console.WriteLine($"DCGAN-32 training iteration, {math}, wall-clock ms ({iterations} iterations after {warmup} warm-up)");
