@@ -60,9 +60,9 @@ public sealed class GanTrainer : IDisposable
     /// <summary>The averaged generator, or null when the config disables it.</summary>
     public ExponentialMovingAverage? Ema { get; }
 
-    public Adam GOptimizer { get; }
+    public Adam GOptimizer { get; private set; }
 
-    public Adam DOptimizer { get; }
+    public Adam DOptimizer { get; private set; }
 
     /// <summary>The adversarial loss (replaceable: issue 5's stage-aware loss plugs in here).</summary>
     public IGanLoss Loss { get; set; }
@@ -179,6 +179,69 @@ public sealed class GanTrainer : IDisposable
         finally
         {
             g.SetTraining(true);
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds G's or D's Adam after an architecture change: parameters that were replaced get their moments
+    /// gathered with the same index map (or zeroed with <paramref name="resetMoved"/>); the others keep
+    /// theirs; the step count carries over. The replaced parameters are disposed.
+    /// </summary>
+    public void RebuildOptimizer(bool generator, IReadOnlyList<Architecture.ParameterRemap> remaps, bool resetMoved)
+    {
+        ArgumentNullException.ThrowIfNull(remaps);
+        var old = generator ? GOptimizer : DOptimizer;
+        var module = generator ? (Module)G : D;
+        var fresh = new Adam(module.Parameters(), old.Hyperparameters, old.DecoupledWeightDecay) { StepCount = old.StepCount };
+        var oldIndex = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        for (int k = 0; k < old.Parameters.Count; k++)
+        {
+            oldIndex[old.Parameters[k]] = k;
+        }
+        var byNew = new Dictionary<Tensor, Architecture.ParameterRemap>(ReferenceEqualityComparer.Instance);
+        foreach (var r in remaps)
+        {
+            byNew[r.New] = r;
+        }
+        using (Autograd.NoGrad())
+        using (var scope = new TensorScope(_accelerator))
+        {
+            for (int i = 0; i < fresh.Parameters.Count; i++)
+            {
+                var p = fresh.Parameters[i];
+                if (byNew.TryGetValue(p, out var remap))
+                {
+                    if (!resetMoved)
+                    {
+                        int j = oldIndex[remap.Old];
+                        var index = Tensor.FromHost(_accelerator, [.. remap.Sources.Select(s => (float)s)], remap.Sources.Length);
+                        fresh.FirstMoment(i).CopyFrom(Functional.IndexSelect(old.FirstMoment(j), remap.Axis, index));
+                        fresh.SecondMoment(i).CopyFrom(Functional.IndexSelect(old.SecondMoment(j), remap.Axis, index));
+                    }
+                }
+                else if (oldIndex.TryGetValue(p, out int j))
+                {
+                    fresh.FirstMoment(i).CopyFrom(old.FirstMoment(j));
+                    fresh.SecondMoment(i).CopyFrom(old.SecondMoment(j));
+                }
+                else
+                {
+                    throw new InvalidOperationException($"Parameter {i} of the rebuilt {(generator ? "G" : "D")} optimizer is neither old nor remapped.");
+                }
+            }
+        }
+        old.Dispose();
+        foreach (var r in remaps)
+        {
+            r.Old.Dispose();
+        }
+        if (generator)
+        {
+            GOptimizer = fresh;
+        }
+        else
+        {
+            DOptimizer = fresh;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using GanEngine.Tensors;
+using GanEngine.Training.Architecture;
 using GanEngine.Training.IO;
 using GanEngine.Training.Modules;
 
@@ -38,6 +39,13 @@ public static class TrainerCheckpoint
         c.Metadata["batches_served"] = batchesServed.ToString(CultureInfo.InvariantCulture);
         c.Metadata["optim.G.step"] = trainer.GOptimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         c.Metadata["optim.D.step"] = trainer.DOptimizer.StepCount.ToString(CultureInfo.InvariantCulture);
+        foreach (var side in new[] { NetworkSide.Generator, NetworkSide.Discriminator })
+        {
+            if ((side == NetworkSide.Generator ? (object)trainer.G : trainer.D) is IResizableNetwork)
+            {
+                c.Metadata[WidthsKey(side)] = string.Join(",", ArchitectureEditor.Widths(trainer, side));
+            }
+        }
         foreach (var (name, t) in Entries(trainer))
         {
             c.Tensors[name] = new CheckpointTensor(t.ShapeArray(), t.ToHost());
@@ -59,6 +67,14 @@ public static class TrainerCheckpoint
         if (version > Version)
         {
             throw new CheckpointException($"{source}: trainer checkpoint version {version} is newer than this build reads ({Version}).");
+        }
+        // A run that grew or pruned: give the fresh trainer the stored widths before loading the values.
+        foreach (var side in new[] { NetworkSide.Generator, NetworkSide.Discriminator })
+        {
+            if (checkpoint.Metadata.TryGetValue(WidthsKey(side), out var widths))
+            {
+                ArchitectureEditor.Reshape(trainer, side, [.. widths.Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture))]);
+            }
         }
         var expected = Entries(trainer).ToList();
         foreach (var (name, t) in expected)
@@ -126,6 +142,8 @@ public static class TrainerCheckpoint
             yield return (prefix + "exp_avg_sq." + names[i], adam.SecondMoment(i));
         }
     }
+
+    private static string WidthsKey(NetworkSide side) => side == NetworkSide.Generator ? "architecture.G.widths" : "architecture.D.widths";
 
     private static string Get(Checkpoint c, string key, string source) =>
         c.Metadata.TryGetValue(key, out var v) ? v : throw new CheckpointException($"{source}: metadata entry '{key}' is missing.");

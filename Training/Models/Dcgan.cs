@@ -1,4 +1,5 @@
 using GanEngine.Tensors;
+using GanEngine.Training.Architecture;
 using GanEngine.Training.Modules;
 
 namespace GanEngine.Training.Models;
@@ -30,7 +31,7 @@ public static class DcganLayout
 }
 
 /// <summary>DCGAN generator: transposed convs with BatchNorm + ReLU, tanh output, no biases, N(0, 0.02) init.</summary>
-public sealed class DcganGenerator : Generator
+public sealed class DcganGenerator : Generator, IResizableNetwork
 {
     private readonly ConvTranspose2dLayer[] _convs;
     private readonly BatchNorm2dLayer[] _norms;
@@ -70,6 +71,23 @@ public sealed class DcganGenerator : Generator
     /// <summary>The BatchNorm after each hidden convolution.</summary>
     public IReadOnlyList<BatchNorm2dLayer> Norms => _norms;
 
+    /// <summary>The hidden widths: convolution i's output, its BatchNorm, convolution i + 1's input.</summary>
+    public IReadOnlyList<ChannelLink> ChannelLinks =>
+        [.. Enumerable.Range(0, _norms.Length).Select(i => new ChannelLink($"conv{i}", _convs[i], _norms[i], _convs[i + 1]))];
+
+    public long ForwardMacsPerImage()
+    {
+        long macs = 0;
+        int side = 1;
+        for (int i = 0; i < _convs.Length; i++)
+        {
+            var c = _convs[i];
+            macs += (long)c.InChannels * c.OutChannels * c.Kernel * c.Kernel * side * side;   // each input pixel scatters a k x k x out patch
+            side = i == 0 ? DcganLayout.StartSize(Resolution) : side * 2;
+        }
+        return macs;
+    }
+
     protected override IEnumerable<(string Name, Module Child)> Children =>
         _convs.Select((c, i) => ($"conv{i}", (Module)c)).Concat(_norms.Select((n, i) => ($"bn{i}", (Module)n)));
 
@@ -94,16 +112,18 @@ public sealed class DcganGenerator : Generator
 
 /// <summary>DCGAN discriminator: stride-2 4x4 convs with LeakyReLU(0.2), BatchNorm after all but the first
 /// (optional), and a last convolution over the 4x4 (7x7) map to one logit; no biases.</summary>
-public sealed class DcganDiscriminator : Discriminator
+public sealed class DcganDiscriminator : Discriminator, IResizableNetwork
 {
     private readonly Conv2dLayer[] _convs;
     private readonly BatchNorm2dLayer?[] _norms;
+    private readonly int _resolution;
 
     public DcganDiscriminator(InitContext init, int channels, int resolution, int width, bool batchNorm)
     {
         ArgumentNullException.ThrowIfNull(init);
         int stages = DcganLayout.Stages(resolution);
         int start = DcganLayout.StartSize(resolution);
+        _resolution = resolution;
         _convs = new Conv2dLayer[stages + 1];
         _norms = new BatchNorm2dLayer?[stages];
         int inC = channels;
@@ -122,6 +142,23 @@ public sealed class DcganDiscriminator : Discriminator
 
     /// <summary>The BatchNorm after each hidden convolution (null where there is none).</summary>
     public IReadOnlyList<BatchNorm2dLayer?> Norms => _norms;
+
+    /// <summary>The hidden widths: convolution j's output, its BatchNorm (if any), convolution j + 1's input.</summary>
+    public IReadOnlyList<ChannelLink> ChannelLinks =>
+        [.. Enumerable.Range(0, _norms.Length).Select(j => new ChannelLink($"conv{j}", _convs[j], _norms[j], _convs[j + 1]))];
+
+    public long ForwardMacsPerImage()
+    {
+        long macs = 0;
+        int side = _resolution;
+        for (int j = 0; j < _convs.Length; j++)
+        {
+            var c = _convs[j];
+            side = j < _convs.Length - 1 ? side / 2 : 1;
+            macs += (long)c.InChannels * c.OutChannels * c.Kernel * c.Kernel * side * side;
+        }
+        return macs;
+    }
 
     protected override IEnumerable<(string Name, Module Child)> Children =>
         _convs.Select((c, i) => ($"conv{i}", (Module)c))

@@ -54,6 +54,18 @@ public abstract class WeightLayer : Module
     /// <summary>Length of the bias for this weight shape.</summary>
     private protected abstract int BiasLength(int[] weightShape);
 
+    /// <summary>The weight dimension of the output channels (features): 0, or 1 for transposed convolutions.</summary>
+    public abstract int OutputAxis { get; }
+
+    /// <summary>The weight dimension of the input channels (features).</summary>
+    public int InputAxis => 1 - OutputAxis;
+
+    /// <summary>Output channels (features).</summary>
+    public int OutputWidth => Weight.Size(OutputAxis);
+
+    /// <summary>Input channels (features).</summary>
+    public int InputWidth => Weight.Size(InputAxis);
+
     /// <summary>The weight the layer applies: W, or W / sigma(W) with spectral normalisation.</summary>
     protected Tensor EffectiveWeight() =>
         SpectralNorm is null ? Weight : Functional.SpectralNorm(Weight, SpectralNorm.U, SpectralNorm.V, IsTraining);
@@ -127,6 +139,8 @@ public sealed class Conv2dLayer : WeightLayer
     }
 
     private protected override int BiasLength(int[] weightShape) => weightShape[0];
+
+    public override int OutputAxis => 0;
 }
 
 /// <summary><c>nn.ConvTranspose2d</c>; weight (in, out, k, k) as PyTorch stores it.</summary>
@@ -153,6 +167,8 @@ public sealed class ConvTranspose2dLayer : WeightLayer
     public Tensor Forward(Tensor x) => Functional.ConvTranspose2d(x, Weight, Bias, Stride, Padding);
 
     private protected override int BiasLength(int[] weightShape) => weightShape[1];
+
+    public override int OutputAxis => 1;
 }
 
 /// <summary><c>nn.Linear</c>; weight (out, in).</summary>
@@ -175,6 +191,8 @@ public sealed class LinearLayer : WeightLayer
     }
 
     private protected override int BiasLength(int[] weightShape) => weightShape[0];
+
+    public override int OutputAxis => 0;
 }
 
 /// <summary><c>nn.BatchNorm2d</c> (affine, running statistics, momentum 0.1, eps 1e-5 by default).</summary>
