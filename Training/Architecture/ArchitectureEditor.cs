@@ -54,7 +54,7 @@ public sealed record ArchitectureChange(long Step, string Network, string Link, 
     long GParameters, long DParameters, double StepGflopsPerImage)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"step {Step}: {Action} {Network}.{Link} {OldWidth} -> {NewWidth}; parameters G {GParameters:N0} D {DParameters:N0}; {StepGflopsPerImage:F4} GFLOP per image per step");
+        $"step {Step}: {Action} {Network}.{Link} {OldWidth} -> {NewWidth}; parameters G {GParameters:N0} D {DParameters:N0}; {StepGflopsPerImage * 1000:F2} MFLOP per image per step");
 }
 
 /// <summary>

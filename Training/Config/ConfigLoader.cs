@@ -27,7 +27,7 @@ public static partial class ConfigLoader
     private static readonly string[] Datasets = ["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "png-folder"];
     private static readonly string[] Splits = ["all", "train", "test"];
     private static readonly string[] Families = ["dcgan", "sngan-resnet"];
-    private static readonly string[] Losses = ["bce", "hinge"];
+    private static readonly string[] Losses = ["bce", "hinge", "adaptive"];
     private static readonly int[] Resolutions = [8, 16, 28, 32, 64];
     private static readonly int[] ChannelCounts = [1, 3];
 
@@ -424,6 +424,60 @@ public static partial class ConfigLoader
         foreach (var p in AtLeast(1, ("loss.d_steps", c.Loss.DSteps)))
         {
             yield return p;
+        }
+        if (!(c.Loss.RealTarget > 0.5f && c.Loss.RealTarget <= 1f))
+        {
+            yield return ("loss.real_target", $"must be in (0.5, 1], got {Format(c.Loss.RealTarget)}");
+        }
+
+        ArchitectureConfig a = c.Architecture;
+        if (!(a.SeedFactor > 0f && a.SeedFactor <= 1f))
+        {
+            yield return ("architecture.seed_factor", $"must be in (0, 1], got {Format(a.SeedFactor)}");
+        }
+        if (a.GrowEvery < 0 || a.GrowTimes < 0 || a.PruneAt < 0)
+        {
+            yield return ("architecture", "grow_every, grow_times and prune_at must be >= 0");
+        }
+        if (!(a.GrowFactor > 1f) || !float.IsFinite(a.GrowFactor))
+        {
+            yield return ("architecture.grow_factor", $"must be > 1, got {Format(a.GrowFactor)}");
+        }
+        foreach (var p in OneOf("architecture.grow_rule", a.GrowRule, ["net2wider", "replicate"]))
+        {
+            yield return p;
+        }
+        foreach (var p in OneOf("architecture.grow_select", a.GrowSelect, ["all", "l1"]))
+        {
+            yield return p;
+        }
+        foreach (var p in OneOf("architecture.optimizer_state", a.OptimizerState, ["copy", "reset"]))
+        {
+            yield return p;
+        }
+        foreach (var p in OneOf("architecture.prune_scope", a.PruneScope, ["layer", "global"]))
+        {
+            yield return p;
+        }
+        foreach (var p in OneOf("architecture.prune_score", a.PruneScore, ["l1", "l1-gamma"]))
+        {
+            yield return p;
+        }
+        foreach (var p in OneOf("architecture.networks", a.Networks, ["both", "g", "d"]))
+        {
+            yield return p;
+        }
+        if (!(a.GrowNoise >= 0f) || !(a.PruneRatio >= 0f && a.PruneRatio < 1f))
+        {
+            yield return ("architecture", "grow_noise must be >= 0 and prune_ratio in [0, 1)");
+        }
+        if (a.MinWidth < 1)
+        {
+            yield return ("architecture.min_width", $"must be >= 1, got {a.MinWidth}");
+        }
+        if ((a.SeedFactor < 1f || a.GrowEvery > 0 || a.PruneAt > 0) && c.Model.Family != "dcgan")
+        {
+            yield return ("architecture", $"growth and pruning support the dcgan family only, not {c.Model.Family}");
         }
 
         foreach ((string name, AdamConfig adam) in new[] { ("optim.g", c.Optim.G), ("optim.d", c.Optim.D) })

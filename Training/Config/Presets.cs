@@ -8,7 +8,7 @@ namespace GanEngine.Training.Config;
 internal static class Presets
 {
     /// <summary>Preset names, the default first.</summary>
-    public static readonly IReadOnlyList<string> Names = ["digits", "dcgan32", "sngan32"];
+    public static readonly IReadOnlyList<string> Names = ["digits", "dcgan32", "sngan32", "digits-spgan", "spgan32"];
 
     /// <summary>A fresh config of the named preset, or null when there is none of that name.</summary>
     public static TrainConfig? Create(string name) => name switch
@@ -16,6 +16,8 @@ internal static class Presets
         "digits" => Digits(),
         "dcgan32" => Dcgan32(),
         "sngan32" => Sngan32(),
+        "digits-spgan" => DigitsSpgan(),
+        "spgan32" => Spgan32(),
         _ => null,
     };
 
@@ -106,6 +108,50 @@ internal static class Presets
         c.Optim.D = Adam(2e-4f, 0.0f, 0.9f);
         return c;
     }
+
+    /// <summary>
+    /// SP-GAN's schedule on the digits preset: seed nets at 1/8 of the widths, three x2 growth events by kernel
+    /// replication (SP-GAN's rule, with symmetry-breaking noise), fine-tuning, 10% L1 pruning, fine-tuning,
+    /// under our stage-aware adaptive loss. Same steps and model as <c>digits</c> once grown.
+    /// </summary>
+    private static TrainConfig DigitsSpgan()
+    {
+        TrainConfig c = Digits();
+        c.Preset = "digits-spgan";
+        c.Loss.Kind = "adaptive";
+        c.Architecture = Schedule(c.Train.Steps);
+        return c;
+    }
+
+    /// <summary>The same schedule on <c>dcgan32</c> (seed widths 1/8: G 64/32/16, D 16/32/64).</summary>
+    private static TrainConfig Spgan32()
+    {
+        TrainConfig c = Dcgan32();
+        c.Preset = "spgan32";
+        c.Loss.Kind = "adaptive";
+        c.Architecture = Schedule(c.Train.Steps);
+        return c;
+    }
+
+    // Growth at 15%, 30%, 45% of the run; pruning at 70%: about a quarter of the run fine-tunes the grown
+    // net and a third the pruned one.
+    private static ArchitectureConfig Schedule(int steps) => new()
+    {
+        SeedFactor = 0.125f,
+        GrowEvery = steps * 15 / 100,
+        GrowTimes = 3,
+        GrowFactor = 2f,
+        GrowRule = "replicate",
+        GrowSelect = "all",
+        GrowNoise = 0.01f,
+        OptimizerState = "copy",
+        PruneAt = steps * 70 / 100,
+        PruneRatio = 0.1f,
+        PruneScope = "layer",
+        PruneScore = "l1",
+        MinWidth = 4,
+        Networks = "both",
+    };
 
     private static AdamConfig Adam(float lr, float beta1, float beta2) => new()
     {

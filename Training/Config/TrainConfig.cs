@@ -30,6 +30,9 @@ public sealed class TrainConfig
     public OptimConfig Optim { get; set; } = new();
 
     public ScheduleConfig Train { get; set; } = new();
+
+    /// <summary>Architecture changes while training (issue 5): seed, growth, pruning.</summary>
+    public ArchitectureConfig Architecture { get; set; } = new();
 }
 
 /// <summary>The data set.</summary>
@@ -82,8 +85,11 @@ public sealed class ModelConfig
 /// <summary>The adversarial loss.</summary>
 public sealed class LossConfig
 {
-    /// <summary>bce (non-saturating) | hinge.</summary>
+    /// <summary>bce (non-saturating) | hinge | adaptive (our stage-aware BCE, docs/adaptive-loss.md).</summary>
     public string Kind { get; set; } = "bce";
+
+    /// <summary>Target of real images in D's BCE (1: none; SP-GAN uses 0.9, one-sided label smoothing).</summary>
+    public float RealTarget { get; set; } = 1f;
 
     /// <summary>D updates per G update.</summary>
     public int DSteps { get; set; } = 1;
@@ -130,4 +136,55 @@ public sealed class ScheduleConfig
 
     /// <summary>Images in a sample grid (from a fixed latent batch).</summary>
     public int GridSamples { get; set; } = 100;
+}
+
+/// <summary>
+/// A run whose widths change: start at <see cref="SeedFactor"/> of the model's widths, multiply every
+/// hidden width by <see cref="GrowFactor"/> every <see cref="GrowEvery"/> steps, <see cref="GrowTimes"/>
+/// times (never beyond the model's full widths), then at <see cref="PruneAt"/> remove
+/// <see cref="PruneRatio"/> of the filters by L1 norm. Zeros disable growth or pruning.
+/// </summary>
+public sealed class ArchitectureConfig
+{
+    /// <summary>Starting widths as a fraction of the model's (1: full width from the start).</summary>
+    public float SeedFactor { get; set; } = 1f;
+
+    /// <summary>Steps between growth events (0: no growth).</summary>
+    public int GrowEvery { get; set; }
+
+    /// <summary>Growth events.</summary>
+    public int GrowTimes { get; set; }
+
+    /// <summary>Width multiplier per growth event.</summary>
+    public float GrowFactor { get; set; } = 2f;
+
+    /// <summary>net2wider (function preserving) | replicate (SP-GAN's kernel concatenation).</summary>
+    public string GrowRule { get; set; } = "net2wider";
+
+    /// <summary>Filters copied: all (each in turn) | l1 (highest L1 norm first).</summary>
+    public string GrowSelect { get; set; } = "all";
+
+    /// <summary>Std of the symmetry-breaking noise on copied filters (0: none).</summary>
+    public float GrowNoise { get; set; } = 0.01f;
+
+    /// <summary>Adam moments of resized tensors: copy | reset.</summary>
+    public string OptimizerState { get; set; } = "copy";
+
+    /// <summary>Step at which to prune (0: no pruning).</summary>
+    public int PruneAt { get; set; }
+
+    /// <summary>Share of filters removed.</summary>
+    public float PruneRatio { get; set; } = 0.1f;
+
+    /// <summary>layer (the ratio in every layer) | global (one L1 threshold over all layers of a network).</summary>
+    public string PruneScope { get; set; } = "layer";
+
+    /// <summary>l1 | l1-gamma (L1 norm times |BatchNorm gamma|).</summary>
+    public string PruneScore { get; set; } = "l1";
+
+    /// <summary>Channels every layer keeps at least.</summary>
+    public int MinWidth { get; set; } = 4;
+
+    /// <summary>Which networks change: both | g | d.</summary>
+    public string Networks { get; set; } = "both";
 }

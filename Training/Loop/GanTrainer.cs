@@ -36,16 +36,17 @@ public sealed class GanTrainer : IDisposable
         _stream = accelerator.DefaultStream;
         Math = config.Math == "fp32" ? MathMode.StrictFp32 : MathMode.Tf32;
         var init = new InitContext(accelerator, config.Seed, _stream);
-        G = GanModels.CreateGenerator(config.Model, init);
-        D = GanModels.CreateDiscriminator(config.Model, init);
+        var model = SeedModel(config);
+        G = GanModels.CreateGenerator(model, init);
+        D = GanModels.CreateDiscriminator(model, init);
         if (config.Model.EmaDecay > 0f)
         {
-            var copy = GanModels.CreateGenerator(config.Model, new InitContext(accelerator, config.Seed ^ 0xE3A, _stream));
+            var copy = GanModels.CreateGenerator(model, new InitContext(accelerator, config.Seed ^ 0xE3A, _stream));
             Ema = new ExponentialMovingAverage(G, copy, config.Model.EmaDecay);
         }
         GOptimizer = new Adam(G.Parameters(), Hyper(config.Optim.G));
         DOptimizer = new Adam(D.Parameters(), Hyper(config.Optim.D));
-        Loss = GanLosses.Create(config.Loss.Kind);
+        Loss = GanLosses.Create(config);
         Latents = new PhiloxGenerator(config.Seed ^ LatentSalt);
     }
 
@@ -83,6 +84,7 @@ public sealed class GanTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(nextRealBatch);
         int batch = Config.Train.Batch;
+        (Loss as IAdaptiveGanLoss)?.BeginStep(Step);
         using var scope = new TensorScope(_accelerator);
         MathSettings.Default = Math;
         Tensor? lossD = null, realLogits = null, fakeLogits = null;
@@ -250,6 +252,26 @@ public sealed class GanTrainer : IDisposable
     {
         Step = step;
         Latents = new PhiloxGenerator(Latents.Seed, latentOffset);
+    }
+
+    /// <summary>The model the run starts from: the config's, with widths scaled by the architecture's seed factor.</summary>
+    public static ModelConfig SeedModel(TrainConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var m = config.Model;
+        float f = config.Architecture.SeedFactor;
+        if (f >= 1f)
+        {
+            return m;
+        }
+        bool g = config.Architecture.Networks != "d", d = config.Architecture.Networks != "g";
+        return new ModelConfig
+        {
+            Family = m.Family, Resolution = m.Resolution, Channels = m.Channels, Latent = m.Latent,
+            GWidth = g ? System.Math.Max(1, (int)MathF.Round(m.GWidth * f)) : m.GWidth,
+            DWidth = d ? System.Math.Max(1, (int)MathF.Round(m.DWidth * f)) : m.DWidth,
+            DBatchNorm = m.DBatchNorm, EmaDecay = m.EmaDecay, EmaStart = m.EmaStart,
+        };
     }
 
     private static AdamHyperparameters Hyper(AdamConfig c) =>

@@ -39,6 +39,10 @@ public static class TrainerCheckpoint
         c.Metadata["batches_served"] = batchesServed.ToString(CultureInfo.InvariantCulture);
         c.Metadata["optim.G.step"] = trainer.GOptimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         c.Metadata["optim.D.step"] = trainer.DOptimizer.StepCount.ToString(CultureInfo.InvariantCulture);
+        if (trainer.Loss is IAdaptiveGanLoss adaptive)
+        {
+            c.Metadata["loss.state"] = adaptive.State;
+        }
         foreach (var side in new[] { NetworkSide.Generator, NetworkSide.Discriminator })
         {
             if ((side == NetworkSide.Generator ? (object)trainer.G : trainer.D) is IResizableNetwork)
@@ -92,6 +96,10 @@ public static class TrainerCheckpoint
         foreach (var (name, t) in expected)
         {
             t.Stream.CopyToDevice<float>(checkpoint.Tensors[name].Data, t.DenseView);
+        }
+        if (trainer.Loss is IAdaptiveGanLoss adaptive && checkpoint.Metadata.TryGetValue("loss.state", out var lossState))
+        {
+            adaptive.State = lossState;
         }
         trainer.GOptimizer.StepCount = long.Parse(Get(checkpoint, "optim.G.step", source), CultureInfo.InvariantCulture);
         trainer.DOptimizer.StepCount = long.Parse(Get(checkpoint, "optim.D.step", source), CultureInfo.InvariantCulture);

@@ -3,6 +3,7 @@ using System.Globalization;
 using GanEngine.Accelerators;
 using GanEngine.Datasets;
 using GanEngine.Tensors;
+using GanEngine.Training.Architecture;
 using GanEngine.Training.Config;
 using GanEngine.Training.IO;
 
@@ -45,7 +46,8 @@ public sealed class TrainingRun
     /// <summary>Seed of the fixed latent batch behind every sample grid.</summary>
     public const ulong GridSeed = 0x6772_6964;
 
-    private static readonly string[] Columns = ["step", "loss_d", "loss_g", "d_real", "d_fake", "step_ms", "images_per_s", "elapsed_s"];
+    private static readonly string[] Columns = ["step", "loss_d", "loss_g", "d_real", "d_fake", "step_ms", "images_per_s", "elapsed_s",
+        "g_params", "d_params", "step_gflop_per_image"];
 
     /// <summary>Resolves the config, trains, and writes the run directory. Returns when done or cancelled.</summary>
     public static RunResult Execute(TrainOptions options, TextWriter console, CancellationToken cancel, bool interactive = false)
@@ -82,6 +84,13 @@ public sealed class TrainingRun
             ? MetricsCsv.Resume(Path.Combine(dir, MetricsCsv.FileName), Columns, trainer.Step)
             : MetricsCsv.Create(Path.Combine(dir, MetricsCsv.FileName), Columns);
         using var gridLatents = TensorScope.Own(trainer.FixedLatents(config.Train.GridSamples, GridSeed));
+        var schedule = new ArchitectureSchedule(config);
+        var architecture = new ArchitectureLog(dir, resume ? trainer.Step : -1);
+        var startWidths = StartWidths(config);
+        if (schedule.IsActive)
+        {
+            console.WriteLine($"architecture: {Describe(trainer)} at step {trainer.Step} ({schedule.Stage(trainer.Step)} stage)");
+        }
 
         var progress = new ProgressReporter(console, config.Train.Steps, interactive);
         var total = Stopwatch.StartNew();
@@ -97,6 +106,11 @@ public sealed class TrainingRun
             {
                 outcome = RunOutcome.Interrupted;
                 break;
+            }
+            foreach (var change in schedule.Apply(trainer))
+            {
+                architecture.Add(change);
+                progress.Notice(change.ToString());
             }
             long next = trainer.Step + 1;
             bool log = next % cfg.LogEvery == 0 || next == cfg.Steps;
@@ -115,7 +129,9 @@ public sealed class TrainingRun
                     stepMsCount += stepsSinceLog;
                 }
                 stepsSinceLog = 0;
-                csv.Append(trainer.Step, values.LossD, values.LossG, values.RealScore, values.FakeScore, stepMs, imagesPerSecond, total.Elapsed.TotalSeconds);
+                (trainer.Loss as IAdaptiveGanLoss)?.Observe(trainer.Step, values);
+                csv.Append(trainer.Step, values.LossD, values.LossG, values.RealScore, values.FakeScore, stepMs, imagesPerSecond, total.Elapsed.TotalSeconds,
+                    trainer.G.ParameterCount, trainer.D.ParameterCount, StepGflops(trainer));
                 progress.Report(trainer.Step, 1000 / stepMs, imagesPerSecond, values, total.Elapsed);
                 if (!float.IsFinite(values.LossD) || !float.IsFinite(values.LossG))
                 {
@@ -136,6 +152,11 @@ public sealed class TrainingRun
         SaveCheckpoint(trainer, feeder, config, checkpointPath);
         WriteSamples(trainer, gridLatents, Path.Combine(dir, "samples", "latest.png"));
         WriteLossPlot(dir);
+        if (schedule.IsActive)
+        {
+            architecture.WritePlot(Path.Combine(dir, "architecture.svg"), startWidths, trainer.Step);
+            console.WriteLine($"architecture: {Describe(trainer)} at step {trainer.Step}; {architecture.Count} changes in {ArchitectureLog.FileName}");
+        }
         if (outcome == RunOutcome.Interrupted)
         {
             console.WriteLine($"interrupted at step {trainer.Step}: checkpoint written to {checkpointPath}; continue with --resume {dir}");
@@ -165,6 +186,34 @@ public sealed class TrainingRun
 
     // The feeder counts batches of this process; the loader's position includes the resumed start.
     private static long StartOffset(DeviceBatchFeeder feeder) => feeder.StartBatch;
+
+    private static double StepGflops(GanTrainer trainer) =>
+        trainer.G is IResizableNetwork && trainer.D is IResizableNetwork ? ArchitectureEditor.StepFlopsPerImage(trainer) / 1e9 : double.NaN;
+
+    private static string Describe(GanTrainer trainer)
+    {
+        string Widths(NetworkSide side) => string.Join("/", ArchitectureEditor.Widths(trainer, side));
+        return $"G widths {Widths(NetworkSide.Generator)} ({trainer.G.ParameterCount:N0} parameters), D widths {Widths(NetworkSide.Discriminator)} ({trainer.D.ParameterCount:N0})";
+    }
+
+    private static Dictionary<string, int> StartWidths(TrainConfig config)
+    {
+        var seed = new TrainConfig { Model = GanTrainer.SeedModel(config) };
+        var result = new Dictionary<string, int>();
+        if (config.Model.Family != "dcgan")
+        {
+            return result;
+        }
+        foreach (var (side, name) in new[] { (NetworkSide.Generator, "G"), (NetworkSide.Discriminator, "D") })
+        {
+            var widths = ArchitectureSchedule.FullWidths(seed.Model, side);
+            for (int i = 0; i < widths.Length; i++)
+            {
+                result[$"{name}.conv{i}"] = widths[i];
+            }
+        }
+        return result;
+    }
 
     private static void WriteLossPlot(string dir)
     {

@@ -83,6 +83,50 @@ public sealed class TrainingRunTests
     }
 
     [Test]
+    public void A_growing_and_pruning_run_logs_its_changes_and_resumes_across_them()
+    {
+        string config = Path.Combine(_root, "spgan.yaml");
+        File.WriteAllText(config, """
+            preset: digits-spgan
+            device: cpu
+            seed: 4
+            model:
+              resolution: 8
+            train:
+              steps: 14
+              batch: 16
+              log_every: 1
+              sample_every: 7
+              checkpoint_every: 100
+              grid_samples: 16
+            architecture:
+              grow_every: 3
+              prune_at: 11
+            """);
+        string straight = Path.Combine(_root, "straight");
+        TrainingRun.Execute(new TrainOptions { ConfigPath = config, OutDir = straight }, TextWriter.Null, CancellationToken.None);
+        var rows = File.ReadAllLines(Path.Combine(straight, "architecture.csv"));
+        Assert.That(rows, Has.Length.EqualTo(1 + 8), "three growth events and one pruning, each in G and D");
+        Assert.That(rows[1], Does.StartWith("3,G,conv0,grow (replicate),4,8,"));
+        Assert.That(rows[^1], Does.StartWith("11,D,conv0,prune (L1),32,29,"));
+        Assert.That(File.Exists(Path.Combine(straight, "architecture.svg")));
+        var metrics = MetricsCsv.Read(Path.Combine(straight, MetricsCsv.FileName));
+        Assert.That(metrics.Column("g_params")[^1], Is.LessThan(metrics.Column("g_params")[9]), "pruning shrank G");
+
+        // Interrupted after step 10 (grown, not yet pruned), resumed: same rows, same architecture log.
+        string split = Path.Combine(_root, "split");
+        using var cancel = new CancellationTokenSource();
+        TrainingRun.Execute(new TrainOptions { ConfigPath = config, OutDir = split }, new StepWatcher(() => cancel.Cancel(), "step      10/14"), cancel.Token);
+        TrainingRun.Execute(new TrainOptions { ResumeDir = split }, TextWriter.Null, CancellationToken.None);
+        var resumed = MetricsCsv.Read(Path.Combine(split, MetricsCsv.FileName));
+        foreach (string column in new[] { "step", "loss_d", "loss_g", "g_params", "d_params" })
+        {
+            Assert.That(resumed.Column(column), Is.EqualTo(metrics.Column(column)), column);
+        }
+        Assert.That(File.ReadAllLines(Path.Combine(split, "architecture.csv")), Is.EqualTo(rows));
+    }
+
+    [Test]
     public void Bad_configs_and_resume_directories_are_reported_clearly()
     {
         string bad = WriteConfig("bad", 4, "loss:\n  kindd: bce");

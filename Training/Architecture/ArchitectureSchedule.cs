@@ -1,0 +1,143 @@
+using GanEngine.Training.Config;
+using GanEngine.Training.Loop;
+using GanEngine.Training.Models;
+
+namespace GanEngine.Training.Architecture;
+
+/// <summary>
+/// The architecture stages of a run, from <see cref="ArchitectureConfig"/>: the seed widths (applied when
+/// the trainer is built), growth every <c>grow_every</c> steps (<c>grow_times</c> times, each hidden width
+/// times <c>grow_factor</c>, capped at the model's full width), pruning at <c>prune_at</c>. Events are a
+/// function of the step alone, so a resumed run replays exactly the changes the uninterrupted run makes.
+/// </summary>
+public sealed class ArchitectureSchedule(TrainConfig config)
+{
+    private readonly ArchitectureConfig _a = (config ?? throw new ArgumentNullException(nameof(config))).Architecture;
+
+    /// <summary>Whether this run changes its architecture at all.</summary>
+    public bool IsActive => _a.SeedFactor < 1f || (_a.GrowEvery > 0 && _a.GrowTimes > 0) || _a.PruneAt > 0;
+
+    /// <summary>The stage name at <paramref name="step"/> (seed, growing, grown, pruned; dense when inactive).</summary>
+    public string Stage(long step)
+    {
+        if (!IsActive)
+        {
+            return "dense";
+        }
+        if (_a.PruneAt > 0 && step >= _a.PruneAt)
+        {
+            return "pruned";
+        }
+        long lastGrowth = (long)_a.GrowEvery * _a.GrowTimes;
+        if (_a.GrowEvery > 0 && _a.GrowTimes > 0)
+        {
+            return step < _a.GrowEvery ? "seed" : step < lastGrowth ? "growing" : "grown";
+        }
+        return "seed";
+    }
+
+    /// <summary>The model's full hidden widths per network (growth never exceeds them).</summary>
+    public static int[] FullWidths(ModelConfig model, NetworkSide side)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int stages = DcganLayout.Stages(model.Resolution);
+        return side == NetworkSide.Generator
+            ? [.. Enumerable.Range(0, stages).Select(i => DcganLayout.Width(model.GWidth, stages, i))]
+            : [.. Enumerable.Range(0, stages).Select(j => model.DWidth << j)];
+    }
+
+    /// <summary>Applies the changes due before the trainer's next step; returns them (empty most steps).</summary>
+    public IReadOnlyList<ArchitectureChange> Apply(GanTrainer trainer)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        long step = trainer.Step;
+        var changes = new List<ArchitectureChange>();
+        if (step == 0)
+        {
+            return changes;
+        }
+        if (_a.GrowEvery > 0 && step % _a.GrowEvery == 0 && step / _a.GrowEvery <= _a.GrowTimes)
+        {
+            var options = new GrowthOptions
+            {
+                Rule = _a.GrowRule == "replicate" ? GrowthRule.Replicate : GrowthRule.FunctionPreserving,
+                Selection = _a.GrowSelect == "l1" ? FilterSelection.HighestL1 : FilterSelection.All,
+                Noise = _a.GrowNoise,
+                ResetOptimizerState = _a.OptimizerState == "reset",
+            };
+            foreach (var side in Sides())
+            {
+                var full = FullWidths(trainer.Config.Model, side);
+                var widths = ArchitectureEditor.Widths(trainer, side);
+                for (int i = 0; i < widths.Length; i++)
+                {
+                    int target = Math.Min(full[i], (int)MathF.Round(widths[i] * _a.GrowFactor));
+                    if (target > widths[i])
+                    {
+                        changes.Add(ArchitectureEditor.Grow(trainer, side, i, target, options));
+                    }
+                }
+            }
+        }
+        if (_a.PruneAt > 0 && step == _a.PruneAt && _a.PruneRatio > 0f)
+        {
+            var options = new PruneOptions
+            {
+                ScaleByBatchNormGamma = _a.PruneScore == "l1-gamma",
+                MinWidth = _a.MinWidth,
+                ResetOptimizerState = _a.OptimizerState == "reset",
+            };
+            foreach (var side in Sides())
+            {
+                var keep = _a.PruneScope == "global" ? GlobalKeep(trainer, side, options) : LayerKeep(trainer, side);
+                for (int i = 0; i < keep.Length; i++)
+                {
+                    if (keep[i] < ArchitectureEditor.Widths(trainer, side)[i])
+                    {
+                        changes.Add(ArchitectureEditor.Prune(trainer, side, i, keep[i], options));
+                    }
+                }
+            }
+        }
+        if (trainer.Loss is IAdaptiveGanLoss adaptive)
+        {
+            foreach (var c in changes)
+            {
+                adaptive.OnArchitectureChange(step, c.Network == "G");
+            }
+        }
+        return changes;
+    }
+
+    private int[] LayerKeep(GanTrainer trainer, NetworkSide side) =>
+        [.. ArchitectureEditor.Widths(trainer, side).Select(w => Math.Max(Math.Min(_a.MinWidth, w), w - (int)MathF.Round(w * _a.PruneRatio)))];
+
+    // One threshold over the network: filters ranked by their mean |w| (L1 over the filter's size, so that
+    // layers of different fan-in compare), times |gamma| with l1-gamma; the lowest prune_ratio of all filters go.
+    private int[] GlobalKeep(GanTrainer trainer, NetworkSide side, PruneOptions options)
+    {
+        var links = ArchitectureEditor.Network(trainer, side).ChannelLinks;
+        var all = new List<(int Link, double Score)>();
+        for (int i = 0; i < links.Count; i++)
+        {
+            var scores = FilterScores.L1(links[i].Producer, options.ScaleByBatchNormGamma ? links[i].Norm : null);
+            double perFilter = links[i].Producer.Weight.Length / (double)links[i].Width;
+            all.AddRange(scores.Select(s => (i, s / perFilter)));
+        }
+        int remove = (int)MathF.Round(all.Count * _a.PruneRatio);
+        var removed = all.OrderBy(x => x.Score).Take(remove).GroupBy(x => x.Link).ToDictionary(g => g.Key, g => g.Count());
+        return [.. links.Select((l, i) => Math.Max(Math.Min(_a.MinWidth, l.Width), l.Width - removed.GetValueOrDefault(i)))];
+    }
+
+    private IEnumerable<NetworkSide> Sides()
+    {
+        if (_a.Networks != "d")
+        {
+            yield return NetworkSide.Generator;
+        }
+        if (_a.Networks != "g")
+        {
+            yield return NetworkSide.Discriminator;
+        }
+    }
+}
