@@ -92,6 +92,7 @@ internal sealed class BenchRunner(Accelerator accelerator, BenchOptions options)
         if (options.Only.Any(o => o.StartsWith("sparse", StringComparison.OrdinalIgnoreCase))) new SparseBench(accelerator, options, TimeMedian, RandomArray).Register(Run);
         if (options.Only.Any(o => o.StartsWith("mconv", StringComparison.OrdinalIgnoreCase))) new MaskedConvBench(accelerator, options, TimeMedian, RandomArray).Register(Run);
         if (options.Only.Any(o => o.StartsWith("convalgo", StringComparison.OrdinalIgnoreCase))) new Layers.ConvAlgoBench(accelerator, TimeMedian, RandomArray).Register(Run);
+        if (options.Only.Any(o => o.StartsWith("convtune", StringComparison.OrdinalIgnoreCase))) new Layers.ConvTuneBench(accelerator, TimeMedian, RandomArray).Register(Run);
         return results;
     }
 

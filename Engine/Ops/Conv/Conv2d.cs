@@ -247,36 +247,105 @@ internal static class ConvLaunch
         _ => 0,
     };
 
+    /// <summary>Launch plan of one implicit GEMM: tile (<see cref="Tiles"/> index, or <see cref="DirectTile"/>: the direct kernel,
+    /// MODE 1 only) and split-K count (MODES 0 and 2; 1 elsewhere).</summary>
+    internal readonly record struct Plan(int Tile, int Splits);
+
+    /// <summary>TF32 warp layouts (WM, WN, TM, TN): block tile (16 WM TM) x (8 WN TN): 128x128, 128x64, 128x32, 128x16.</summary>
+    internal static readonly (int Wm, int Wn, int Tm, int Tn)[] Tiles = [(2, 2, 4, 8), (2, 2, 4, 4), (4, 1, 2, 4), (4, 1, 2, 2)];
+
+    /// <summary><see cref="Plan.Tile"/> of the direct kernel (<see cref="ConvDirect"/>, FP32) for the dgrad form.</summary>
+    internal const int DirectTile = 9;
+
+    /// <summary>Set by the tuning sweep (tools/Bench convtune) to try plans; null in normal use.</summary>
+    internal static Func<int, Geometry, Plan?>? PlanOverride { get; set; }
+
+    /// <summary>The plan of kernel mode <paramref name="kernelMode"/> (0 forward form, 1 dgrad form, 2 wgrad; MODE 3 is asked as 1)
+    /// for <paramref name="g"/>: the override, else the tuned table (<see cref="ConvTuning"/>), else the heuristic. A function of the
+    /// shape only (workspace sizes and summation order do not depend on the device).</summary>
+    internal static Plan PlanFor(int kernelMode, in Geometry g)
+    {
+        if (PlanOverride?.Invoke(kernelMode, g) is { } forced)
+        {
+            return forced;
+        }
+        if (ConvTuning.Lookup(kernelMode, g) is { } tuned)
+        {
+            return tuned;
+        }
+        return HeuristicPlan(kernelMode, g);
+    }
+
+    internal static Plan HeuristicPlan(int kernelMode, in Geometry g)
+    {
+        var (m, n, _, z) = GemmShape(kernelMode, g, 1);
+        if (kernelMode == 2)
+        {
+            var tw = TileFor(n, long.MaxValue);
+            return new Plan(Array.IndexOf(Tiles, tw), HeuristicWgradSplits(g, TileN(tw)));
+        }
+        var t = TileFor(n, (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile) * z);
+        return new Plan(Array.IndexOf(Tiles, t), kernelMode == 0 ? HeuristicForwardSplits(g, t) : 1);
+    }
+
+    /// <summary>(M, N, K, grid z) of a kernel mode (1 becomes 3 when <see cref="Geometry.DgradIsGemm"/>).</summary>
+    internal static (int M, int N, int K, int Z) GemmShape(int kernelMode, in Geometry g, int splits)
+    {
+        int s = g.S;
+        if (kernelMode == 1 && g.DgradIsGemm)
+        {
+            kernelMode = 3;
+        }
+        return kernelMode switch
+        {
+            0 => (g.Batch * g.Oh * g.Ow, g.Oc, g.C * g.K * g.KW, splits),
+            1 => (g.Batch * ((g.H + s - 1) / s) * ((g.W + s - 1) / s), g.C, g.Oc * ((g.K + s - 1) / s) * ((g.KW + s - 1) / s), s * s),
+            3 => (g.Batch, g.C * g.K * g.KW, g.Oc, 1),
+            _ => (g.Oc, g.C * g.K * g.KW, g.Batch * g.Oh * g.Ow, splits),
+        };
+    }
+
     internal static (int Splits, int KSplit) WgradSplit(in Geometry g)
     {
         int k = g.Batch * g.Oh * g.Ow;
-        int n = g.C * g.K * g.KW;
-        int bn = TileN(TileFor(n, long.MaxValue));
-        int tiles = ((g.Oc + Tile - 1) / Tile) * ((n + bn - 1) / bn);
-        // At most one wave of blocks (a partial second wave would double the time), chunks of at least MinSplitK.
-        int splits = Math.Max(1, Math.Min(TargetBlocks / tiles, k / MinSplitK));
+        int splits = PlanFor(2, g).Splits;
+        return SplitOf(k, splits);
+    }
+
+    /// <summary>Chunks of K for a requested split count: a multiple of <see cref="Bk"/>, the count recomputed from it.</summary>
+    private static (int Splits, int KSplit) SplitOf(int k, int splits)
+    {
+        splits = Math.Clamp(splits, 1, Math.Max(1, (k + Bk - 1) / Bk));
         int kSplit = (((k + splits - 1) / splits) + Bk - 1) / Bk * Bk;
         splits = (k + kSplit - 1) / kSplit;
         return (splits, kSplit);
+    }
+
+    /// <summary>The heuristic wgrad split (before the tuned table): at most one wave of blocks, chunks of at least MinSplitK.</summary>
+    private static int HeuristicWgradSplits(in Geometry g, int bn)
+    {
+        int k = g.Batch * g.Oh * g.Ow;
+        int tiles = ((g.Oc + Tile - 1) / Tile) * ((g.C * g.K * g.KW + bn - 1) / bn);
+        // At most one wave of blocks (a partial second wave would double the time), chunks of at least MinSplitK.
+        return Math.Max(1, Math.Min(TargetBlocks / tiles, k / MinSplitK));
     }
 
     private const int MinSplitKForward = 256;
 
     /// <summary>Split over K of the forward form: only when its blocks would fill less than half the GPU and K is long
     /// (DCGAN's 1x1-output input gradient: M = batch, N = 128, K = 8192). A function of the shape only.</summary>
-    internal static (int Splits, int KSplit) ForwardSplit(in Geometry g)
+    internal static (int Splits, int KSplit) ForwardSplit(in Geometry g) => SplitOf(g.C * g.K * g.KW, PlanFor(0, g).Splits);
+
+    /// <summary>The heuristic forward split (before the tuned table).</summary>
+    private static int HeuristicForwardSplits(in Geometry g, (int Wm, int Wn, int Tm, int Tn) t)
     {
         int m = g.Batch * g.Oh * g.Ow, n = g.Oc, k = g.C * g.K * g.KW;
-        var t = TileFor(n, (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile));
         long blocks = (long)((n + TileN(t) - 1) / TileN(t)) * ((m + (t.Wm * t.Tm * 16) - 1) / (t.Wm * t.Tm * 16));
         if (blocks * 2 >= TargetBlocks || k < 2 * MinSplitKForward)
         {
-            return (1, k);
+            return 1;
         }
-        int splits = (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward));
-        int kSplit = (((k + splits - 1) / splits) + Bk - 1) / Bk * Bk;
-        splits = (k + kSplit - 1) / kSplit;
-        return (splits, kSplit);
+        return (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward));
     }
 
     internal static long ForwardWorkspace(in Geometry g)
@@ -380,29 +449,19 @@ internal static class ConvLaunch
         ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit)
     {
         int s = g.S;
-        int m, n, k, z;
+        var plan = PlanFor(kernelMode, g);
+        if (kernelMode == 1 && plan.Tile == DirectTile)
+        {
+            DirectDgrad(launcher, g, a, b, bias, output);
+            return;
+        }
+        var (m, n, k, z) = GemmShape(kernelMode, g, splits);
         if (kernelMode == 1 && g.DgradIsGemm)
         {
             kernelMode = 3;
         }
-        switch (kernelMode)
-        {
-            case 0:
-                (m, n, k, z) = (g.Batch * g.Oh * g.Ow, g.Oc, g.C * g.K * g.KW, 1);
-                break;
-            case 1:
-                (m, n, k, z) = (g.Batch * ((g.H + s - 1) / s) * ((g.W + s - 1) / s), g.C, g.Oc * ((g.K + s - 1) / s) * ((g.KW + s - 1) / s), s * s);
-                break;
-            case 3:
-                (m, n, k, z) = (g.Batch, g.C * g.K * g.KW, g.Oc, 1);
-                break;
-            default:
-                (m, n, k, z) = (g.Oc, g.C * g.K * g.KW, g.Batch * g.Oh * g.Ow, splits);
-                break;
-        }
         if (kernelMode == 0)
         {
-            z = splits;
             kSplit = splits > 1 ? kSplit : k;
         }
         else if (kernelMode != 2)
@@ -414,7 +473,7 @@ internal static class ConvLaunch
         int spec = SpecializeGeometry(launcher);
         int gc = spec * g.C, gh = spec * g.H, gw = spec * g.W, goc = spec * g.Oc, goh = spec * g.Oh, gow = spec * g.Ow, gpad = spec * g.Pad;
         // OpenCL (spec 0) keeps the one 128 x 128 variant: every other variant would be one more program build.
-        var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : TileFor(n, kernelMode == 2 ? long.MaxValue : (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile) * z);
+        var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : Tiles[plan.Tile is >= 0 and < 4 ? plan.Tile : 0];
         int bm = t.Wm * t.Tm * 16, bn = TileN(t);
         int shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))

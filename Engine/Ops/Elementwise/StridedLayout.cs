@@ -31,6 +31,24 @@ public readonly record struct StridedLayout(int[] Shape, int[] Strides, int Offs
     /// <summary>Number of elements.</summary>
     public int Count => CountOf(Shape);
 
+    /// <summary>True when element i lies at <see cref="Offset"/> + i (row-major strides on every dimension of extent above 1).</summary>
+    public bool IsDense
+    {
+        get
+        {
+            int s = 1;
+            for (int d = Shape.Length - 1; d >= 0; d--)
+            {
+                if (Shape[d] != 1 && Strides[d] != s)
+                {
+                    return false;
+                }
+                s *= Shape[d];
+            }
+            return true;
+        }
+    }
+
     /// <summary>Product of the extents.</summary>
     public static int CountOf(int[] shape)
     {

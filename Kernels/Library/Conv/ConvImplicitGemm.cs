@@ -333,7 +333,7 @@ public static partial class ConvImplicitGemm
             bX[t] = ColumnX(KW, column, pad);
         }
 
-        // ---- Fast gather (G != 0, 128-row tiles, BN >= 64; run 4). Thread tid owns A row rowStart + tid (all BK k of a tile)
+        // ---- Fast gather (G != 0, 128-row tiles; MODE 2 BN 128; run 4; MODES 0/1 with 16- and 32-wide N tiles too: convtune). Thread tid owns A row rowStart + tid (all BK k of a tile)
         // and B column columnStart + tid % BN (BK BN / 128 consecutive k). Within a K tile the k are ordered so that every
         // bounds test is hoisted: MODE 0 tile = (8 channels of block icb) x (KW taps of one kernel row ky), one test per row
         // per tile plus a per-thread mask over kx; MODE 1 tile = BK / T channels x the T phase taps (k order unchanged),
@@ -342,7 +342,7 @@ public static partial class ConvImplicitGemm
         int taps = ((KH + S - 1) / S) * ((KW + S - 1) / S);
         int twP = (KW + S - 1) / S;
         int ohwF = G != 0 && GOH * GOW > 0 ? GOH * GOW : 1;
-        int fast = G != 0 && WM * TM * 16 == 128 && WN * TN * 8 >= 64 &&
+        int fast = G != 0 && WM * TM * 16 == 128 && (WN * TN * 8 >= 64 || MODE <= 1) &&
             ((MODE == 0 && 8 % KW == 0 && GC % (BK / KW) == 0) ||
              (MODE == 1 && 8 % taps == 0 && (GOC * taps) % BK == 0) ||
              (MODE == 2 && WN * TN * 8 == 128 && GOH <= 32 && GOW <= 32 &&

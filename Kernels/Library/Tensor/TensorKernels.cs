@@ -65,6 +65,17 @@ public static partial class TensorKernels
         }
     }
 
+    /// <summary>y[i] = f(x[offset + i]): <see cref="Unary"/> for a dense x (no per-element index decomposition).</summary>
+    [Kernel]
+    public static void UnaryDense(ReadOnlyView<float> x, ArrayView<float> y, int n, int xOffset, float alpha, float beta, [Specialization] int Op)
+    {
+        int stride = GridDim.X * BlockDim.X;
+        for (int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
+        {
+            y[i] = UnaryValue(x[xOffset + i], alpha, beta, Op);
+        }
+    }
+
     /// <summary>gx[i] = gy[i] * f'(.) for contiguous views; <paramref name="saved"/> is the forward input
     /// (log, relu, leaky relu) or output (exp, sqrt, tanh, sigmoid).</summary>
     [Kernel]

@@ -68,6 +68,8 @@ public abstract class ConvOpsSuite
         new object[] { 8, 16, 16, 16, 32, 4, 2, 1, true },   // DCGAN digits D, 16x16
         new object[] { 4, 16, 8, 8, 16, 3, 1, 1, true },     // SNGAN ResNet 3x3
         new object[] { 4, 16, 8, 8, 32, 1, 1, 0, false },    // SNGAN ResNet 1x1 shortcut
+        new object[] { 2, 3, 8, 8, 8, 4, 2, 1, false },      // fast gather with a 16-wide N tile: dgrad of 3 channels
+        new object[] { 2, 64, 4, 4, 24, 4, 1, 0, true },     // fast gather with a 32-wide N tile: 1x1 output, 24 channels
     ];
 
     // (batch, in, h, w, out, kernel, stride, pad, outputPad, bias)
@@ -85,6 +87,7 @@ public abstract class ConvOpsSuite
         new object[] { 1, 3, 4, 4, 2, 3, 3, 0, 2, true },   // stride 3, output padding 2
         new object[] { 8, 32, 4, 4, 16, 4, 2, 1, 0, true }, // DCGAN digits G, 4x4 -> 8x8
         new object[] { 8, 16, 8, 8, 1, 4, 2, 1, 0, false }, // DCGAN digits G, last layer (1 channel)
+        new object[] { 2, 16, 4, 4, 3, 4, 2, 1, 0, true },  // fast gather with a 16-wide N tile: 3 output channels (DCGAN-32's last layer)
     ];
 
     private static float[] RandomFloats(Random rng, long n)
