@@ -138,7 +138,9 @@ public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, 
 /// threads per block, <see cref="ThreadsPerRow"/> threads sharing one row's nonzeros (Threads / ThreadsPerRow rows
 /// and 32 columns of Y per block), <see cref="ChunkRows"/> rows of the dense operand per shared chunk, and the
 /// kernel: <see cref="Layout"/> 2 is <see cref="MaskedSparseKernels.SpmmSplit2"/> (X stored once per chunk, at most 512
-/// threads, two blocks per multiprocessor), 1 the v3 <see cref="MaskedSparseKernels.SpmmSplit"/> (X stored twice).</summary>
+/// threads, two blocks per multiprocessor), 1 the v3 <see cref="MaskedSparseKernels.SpmmSplit"/> (X stored twice), 3 the v6
+/// <see cref="MaskedSparseKernels.SpmmPipe"/> (cursors kept across chunks, double-buffered chunks loaded one ahead;
+/// ChunkRows * 32 a multiple of Threads).</summary>
 public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, int ChunkRows, int Layout = 2)
 {
     /// <summary>The forward default, measured on the H200 (run 3): 512 threads, 4 per row (128 rows per block), chunks
@@ -157,7 +159,8 @@ public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, in
             return this;
         }
         var t = this with { Threads = Math.Min(Threads, 256) };
-        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (RowFloats * sizeof(float))) / 8 * 8));
+        int buffers = Layout == 3 ? 2 : 1;
+        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (buffers * RowFloats * sizeof(float))) / 8 * 8));
         return t with { ChunkRows = chunk };
     }
 
@@ -166,14 +169,14 @@ public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, in
     /// <summary>Floats per staged row of X: 64 (stored twice, layout 1) or 32.</summary>
     public int RowFloats => Layout == 1 ? 64 : 32;
 
-    public int SharedBytes => Math.Max(ChunkRows * RowFloats, Threads * 32) * sizeof(float);
+    public int SharedBytes => Math.Max(ChunkRows * RowFloats * (Layout == 3 ? 2 : 1), Threads * 32) * sizeof(float);
 
     public void Validate()
     {
         if (Threads <= 0 || Threads % 32 != 0 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0
-            || Layout is < 1 or > 2 || (Layout == 2 && Threads > 512))
+            || Layout is < 1 or > 3 || (Layout >= 2 && Threads > 512) || (Layout == 3 && (ChunkRows * 32) % Threads != 0))
         {
-            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32 (at most 512 for layout 2), ThreadsPerRow a divisor of 32, ChunkRows positive, Layout 1 or 2.");
+            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32 (at most 512 for layouts 2 and 3), ThreadsPerRow a divisor of 32, ChunkRows positive (ChunkRows * 32 a multiple of Threads for layout 3), Layout 1, 2 or 3.");
         }
     }
 }
@@ -228,8 +231,10 @@ public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn
 /// </summary>
 /// <summary>Tiling of the v5 SDDMM (<c>SddmmRows</c>: by CSR rows, dY tile in registers, no atomics): Threads per block,
 /// ThreadsPerRow threads sharing a row, ChunkRows rows of X staged per barrier, TilesPerBlock 32-column tiles of n per
-/// block (one slice). The workspace holds one partial per slice and nonzero: <see cref="WorkspaceElements"/>.</summary>
-public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int ChunkRows, int TilesPerBlock)
+/// block (one slice). The workspace holds one partial per slice and nonzero: <see cref="WorkspaceElements"/>.
+/// <see cref="Layout"/> 1 is the v5 <c>SddmmRows</c>, 2 the v6 <c>SddmmPipe</c> (cursors kept across chunks, double-buffered
+/// chunks loaded one ahead; ChunkRows * 32 a multiple of Threads); both write the same partials.</summary>
+public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int ChunkRows, int TilesPerBlock, int Layout = 1)
 {
     /// <summary>The default: 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row,
     /// X chunks of 512 rows, and as many tiles per block as keep at least about 256 blocks (and the workspace index under 2^31).</summary>
@@ -260,7 +265,7 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
 
     public int RowsPerBlock => Threads / ThreadsPerRow;
 
-    public int SharedBytes => ChunkRows * 32 * sizeof(float);
+    public int SharedBytes => ChunkRows * 32 * sizeof(float) * (Layout == 2 ? 2 : 1);
 
     public SddmmRowTiling FitTo(AcceleratorInfo? info)
     {
@@ -269,15 +274,16 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
             return this;
         }
         var t = this with { Threads = Math.Min(Threads, 256) };
-        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (32 * sizeof(float))) / 8 * 8));
+        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (32 * sizeof(float) * (Layout == 2 ? 2 : 1))) / 8 * 8));
         return t with { ChunkRows = chunk };
     }
 
     public void Validate()
     {
-        if (Threads <= 0 || Threads % 32 != 0 || Threads > 512 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0 || TilesPerBlock <= 0)
+        if (Threads <= 0 || Threads % 32 != 0 || Threads > 512 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0 || TilesPerBlock <= 0
+            || Layout is < 1 or > 2 || (Layout == 2 && (ChunkRows * 32) % Threads != 0))
         {
-            throw new ArgumentException($"Bad row SDDMM tiling {this}: Threads a positive multiple of 32 (at most 512), ThreadsPerRow a divisor of 32, ChunkRows and TilesPerBlock positive.");
+            throw new ArgumentException($"Bad row SDDMM tiling {this}: Threads a positive multiple of 32 (at most 512), ThreadsPerRow a divisor of 32, ChunkRows and TilesPerBlock positive, Layout 1 or 2 (ChunkRows * 32 a multiple of Threads for layout 2).");
         }
     }
 }
@@ -474,8 +480,16 @@ public static class MaskedSparse
         }
         CheckLength(workspace, needed, nameof(workspace));
         var config = new LaunchConfig(new Dim3(slices, (s.Rows + t.RowsPerBlock - 1) / t.RowsPerBlock), new Dim3(t.Threads), t.SharedBytes);
-        MaskedSparseKernels.LaunchSddmmRows(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
-            t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        if (t.Layout == 2)
+        {
+            MaskedSparseKernels.LaunchSddmmPipe(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        }
+        else
+        {
+            MaskedSparseKernels.LaunchSddmmRows(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        }
         MaskedSparseKernels.LaunchSumSlices(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, workspace, slices, dw);
     }
 
@@ -504,6 +518,11 @@ public static class MaskedSparse
         if (t.Layout == 2)
         {
             MaskedSparseKernels.LaunchSpmmSplit2(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
+            return;
+        }
+        if (t.Layout == 3)
+        {
+            MaskedSparseKernels.LaunchSpmmPipe(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
             return;
         }
         MaskedSparseKernels.LaunchSpmmSplit(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
