@@ -3,7 +3,7 @@
 # Runs from the session checkout: the build is copied to .device/sparse6 there (ignored) and carried.
 # ncu on one launch of each of SpmmSplit2 (v4 default), SpmmPipe (p512u4k256), SddmmRows (v5 default), SddmmPipe (p-k256).
 set -u
-dn=$(mktemp -d) && tar -xJf .device/dotnet-runtime.tar.xz -C $dn && export DOTNET_ROOT=$dn PATH=$dn:$PATH DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+[ -n "${DOTNET_ROOT:-}" ] || { dn=$(mktemp -d) && tar -xJf .device/dotnet-runtime.tar.xz -C $dn && export DOTNET_ROOT=$dn PATH=$dn:$PATH DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1; }
 B=.device/sparse6/bench/GanEngine.Bench.dll
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv > $OUT/smi.txt 2>&1
 GANENGINE_SPARSE_SPARSITY=90 timeout 200 dotnet $B --device cuda --only sparse --json $OUT/run1-bench.json > $OUT/run1-bench.log 2>&1
