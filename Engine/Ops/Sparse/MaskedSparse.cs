@@ -32,8 +32,14 @@ public readonly record struct MaskedCsr(
     ArrayView<int> RowPtr, ArrayView<int> ColIdx, ArrayView<float> Values, ArrayView<int> DenseIndex,
     ArrayView<int> RowOrder, ArrayView<int> RowCount,
     ArrayView<int> ColPtr, ArrayView<int> RowIdx, ArrayView<float> TValues, ArrayView<int> TDenseIndex,
-    ArrayView<int> ToCsr, ArrayView<int> ColOrder, ArrayView<int> ColCount)
+    ArrayView<int> ToCsr, ArrayView<int> ColOrder, ArrayView<int> ColCount,
+    ArrayView<ulong> Packed = default, ArrayView<ulong> TPacked = default)
 {
+    /// <summary>Whether the packed entries (CSR: value bits &lt;&lt; 32 | column; CSC: value bits &lt;&lt; 32 | row) are there:
+    /// <see cref="MaskedSparse.Build"/> and <see cref="MaskedSparse.Repack"/> keep them current, and the v6b SpMM
+    /// (<see cref="SpmmSplitTiling"/> layout 5) reads them.</summary>
+    public bool HasPacked => Packed.Length >= Shape.Capacity && TPacked.Length >= Shape.Capacity;
+
     internal void Validate()
     {
         Shape.Validate();
@@ -75,9 +81,11 @@ public sealed class MaskedCsrStorage : IDisposable
         var toCsr = accelerator.Allocate<int>(c);
         var colOrder = accelerator.Allocate<int>(k);
         var colCount = accelerator.Allocate<int>(k);
-        _buffers = [rowPtr, colIdx, values, dense, rowOrder, rowCount, colPtr, rowIdx, tValues, tDense, toCsr, colOrder, colCount];
+        var packed = accelerator.Allocate<ulong>(c);
+        var tPacked = accelerator.Allocate<ulong>(c);
+        _buffers = [rowPtr, colIdx, values, dense, rowOrder, rowCount, colPtr, rowIdx, tValues, tDense, toCsr, colOrder, colCount, packed, tPacked];
         Csr = new MaskedCsr(shape, rowPtr.View, colIdx.View, values.View, dense.View, rowOrder.View, rowCount.View,
-            colPtr.View, rowIdx.View, tValues.View, tDense.View, toCsr.View, colOrder.View, colCount.View);
+            colPtr.View, rowIdx.View, tValues.View, tDense.View, toCsr.View, colOrder.View, colCount.View, packed.View, tPacked.View);
     }
 
     public MaskedCsr Csr { get; }
@@ -140,7 +148,8 @@ public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, 
 /// kernel: <see cref="Layout"/> 2 is <see cref="MaskedSparseKernels.SpmmSplit2"/> (X stored once per chunk, at most 512
 /// threads, two blocks per multiprocessor), 1 the v3 <see cref="MaskedSparseKernels.SpmmSplit"/> (X stored twice), 3 the v6
 /// <see cref="MaskedSparseKernels.SpmmPipe"/> (cursors kept across chunks, double-buffered chunks loaded one ahead;
-/// ChunkRows * 32 a multiple of Threads).</summary>
+/// ChunkRows * 32 a multiple of Threads), 4 the v6b <see cref="MaskedSparseKernels.SpmmCursor"/> (v4 with cursors kept across
+/// chunks instead of a binary search per chunk), 5 the same reading packed 8-byte (value, index) entries.</summary>
 public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, int ChunkRows, int Layout = 2)
 {
     /// <summary>The forward default, measured on the H200 (run 3): 512 threads, 4 per row (128 rows per block), chunks
@@ -174,9 +183,9 @@ public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, in
     public void Validate()
     {
         if (Threads <= 0 || Threads % 32 != 0 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0
-            || Layout is < 1 or > 3 || (Layout >= 2 && Threads > 512) || (Layout == 3 && (ChunkRows * 32) % Threads != 0))
+            || Layout is < 1 or > 5 || (Layout >= 2 && Threads > 512) || (Layout == 3 && (ChunkRows * 32) % Threads != 0))
         {
-            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32 (at most 512 for layouts 2 and 3), ThreadsPerRow a divisor of 32, ChunkRows positive (ChunkRows * 32 a multiple of Threads for layout 3), Layout 1, 2 or 3.");
+            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32 (at most 512 for layouts 2 and 3), ThreadsPerRow a divisor of 32, ChunkRows positive (ChunkRows * 32 a multiple of Threads for layout 3), Layout 1 to 5.");
         }
     }
 }
@@ -233,7 +242,8 @@ public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn
 /// ThreadsPerRow threads sharing a row, ChunkRows rows of X staged per barrier, TilesPerBlock 32-column tiles of n per
 /// block (one slice). The workspace holds one partial per slice and nonzero: <see cref="WorkspaceElements"/>.
 /// <see cref="Layout"/> 1 is the v5 <c>SddmmRows</c>, 2 the v6 <c>SddmmPipe</c> (cursors kept across chunks, double-buffered
-/// chunks loaded one ahead; ChunkRows * 32 a multiple of Threads); both write the same partials.</summary>
+/// chunks loaded one ahead; ChunkRows * 32 a multiple of Threads), 3 the v6b <c>SddmmCursor</c> (v5 with cursors kept across
+/// chunks instead of a binary search per chunk); all write the same partials.</summary>
 public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int ChunkRows, int TilesPerBlock, int Layout = 1)
 {
     /// <summary>The default: 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row,
@@ -281,9 +291,9 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
     public void Validate()
     {
         if (Threads <= 0 || Threads % 32 != 0 || Threads > 512 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0 || TilesPerBlock <= 0
-            || Layout is < 1 or > 2 || (Layout == 2 && (ChunkRows * 32) % Threads != 0))
+            || Layout is < 1 or > 3 || (Layout == 2 && (ChunkRows * 32) % Threads != 0))
         {
-            throw new ArgumentException($"Bad row SDDMM tiling {this}: Threads a positive multiple of 32 (at most 512), ThreadsPerRow a divisor of 32, ChunkRows and TilesPerBlock positive, Layout 1 or 2 (ChunkRows * 32 a multiple of Threads for layout 2).");
+            throw new ArgumentException($"Bad row SDDMM tiling {this}: Threads a positive multiple of 32 (at most 512), ThreadsPerRow a divisor of 32, ChunkRows and TilesPerBlock positive, Layout 1 to 3 (ChunkRows * 32 a multiple of Threads for layout 2).");
         }
     }
 }
@@ -314,6 +324,11 @@ public static class MaskedSparse
         int t = MaskedSparseKernels.OrderThreads;
         MaskedSparseKernels.LaunchOrderByCountDescending(launcher, new LaunchConfig(new Dim3((s.Rows + t - 1) / t), new Dim3(t)), csr.RowCount, s.Rows, csr.RowOrder);
         MaskedSparseKernels.LaunchOrderByCountDescending(launcher, new LaunchConfig(new Dim3((s.Cols + t - 1) / t), new Dim3(t)), csr.ColCount, s.Cols, csr.ColOrder);
+        if (csr.HasPacked)
+        {
+            MaskedSparseKernels.LaunchPackEntries(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, csr.ColIdx, csr.Values, csr.Packed,
+                csr.RowIdx, csr.TValues, csr.TPacked);
+        }
     }
 
     /// <summary>Re-packs the values (CSR and CSC) from an updated dense weight under the same mask: one gather launch.</summary>
@@ -321,6 +336,12 @@ public static class MaskedSparse
     {
         csr.Validate();
         CheckLength(weight, csr.Shape.DenseLength, nameof(weight));
+        if (csr.HasPacked)
+        {
+            MaskedSparseKernels.LaunchRepackPacked(launcher, GridStride(csr.Shape.Capacity), weight, csr.RowPtr, csr.Shape.Rows,
+                csr.DenseIndex, csr.ColIdx, csr.Values, csr.Packed, csr.TDenseIndex, csr.RowIdx, csr.TValues, csr.TPacked);
+            return;
+        }
         MaskedSparseKernels.LaunchRepack(launcher, GridStride(csr.Shape.Capacity), weight, csr.RowPtr, csr.Shape.Rows,
             csr.DenseIndex, csr.Values, csr.TDenseIndex, csr.TValues);
     }
@@ -350,7 +371,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols).FitTo(InfoOf(launcher)));
+            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.Packed, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols).FitTo(InfoOf(launcher)));
         }
     }
 
@@ -362,7 +383,7 @@ public static class MaskedSparse
         CheckN(n);
         CheckLength(x, (long)s.Cols * n, nameof(x));
         CheckLength(y, (long)s.Rows * n, nameof(y));
-        SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.RowOrder, x, y, tiling);
+        SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.Packed, csr.RowOrder, x, y, tiling);
     }
 
     /// <summary>dX[Cols, n] = W^T * dY[Rows, n] (input gradient), through the CSC twin: no atomics.</summary>
@@ -379,7 +400,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.ColOrder, dy, dx, SpmmSplitTiling.ForTransposed(s.Rows).FitTo(InfoOf(launcher)));
+            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.TPacked, csr.ColOrder, dy, dx, SpmmSplitTiling.ForTransposed(s.Rows).FitTo(InfoOf(launcher)));
         }
     }
 
@@ -391,7 +412,7 @@ public static class MaskedSparse
         CheckN(n);
         CheckLength(dy, (long)s.Rows * n, nameof(dy));
         CheckLength(dx, (long)s.Cols * n, nameof(dx));
-        SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.ColOrder, dy, dx, tiling);
+        SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.TPacked, csr.ColOrder, dy, dx, tiling);
     }
 
     /// <summary>dW[p] = sum_j dY[i, j] * X[k, j] for each nonzero p = (i, k) of W, in CSR order (weight gradient
@@ -480,7 +501,12 @@ public static class MaskedSparse
         }
         CheckLength(workspace, needed, nameof(workspace));
         var config = new LaunchConfig(new Dim3(slices, (s.Rows + t.RowsPerBlock - 1) / t.RowsPerBlock), new Dim3(t.Threads), t.SharedBytes);
-        if (t.Layout == 2)
+        if (t.Layout == 3)
+        {
+            MaskedSparseKernels.LaunchSddmmCursor(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        }
+        else if (t.Layout == 2)
         {
             MaskedSparseKernels.LaunchSddmmPipe(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
                 t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
@@ -511,7 +537,7 @@ public static class MaskedSparse
     }
 
     private static void SplitProduct(IKernelLauncher launcher, int rows, int inner, int n, ReadOnlyView<int> ptr, ReadOnlyView<int> idx,
-        ReadOnlyView<float> values, ReadOnlyView<int> order, ReadOnlyView<float> x, ArrayView<float> y, SpmmSplitTiling t)
+        ReadOnlyView<float> values, ReadOnlyView<ulong> packed, ReadOnlyView<int> order, ReadOnlyView<float> x, ArrayView<float> y, SpmmSplitTiling t)
     {
         t.Validate();
         var config = new LaunchConfig(new Dim3((n + 31) / 32, (rows + t.RowsPerBlock - 1) / t.RowsPerBlock), new Dim3(t.Threads), t.SharedBytes);
@@ -523,6 +549,16 @@ public static class MaskedSparse
         if (t.Layout == 3)
         {
             MaskedSparseKernels.LaunchSpmmPipe(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
+            return;
+        }
+        if (t.Layout >= 4)
+        {
+            if (packed.Length < idx.Length)
+            {
+                throw new ArgumentException("SpMM layouts 4 and 5 need the packed entries (MaskedCsr.Packed / TPacked, as MaskedCsrStorage allocates them).");
+            }
+            MaskedSparseKernels.LaunchSpmmCursor(launcher, config, rows, inner, n, ptr, idx, values, packed, order, x, y,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.Layout == 5 ? 1 : 0);
             return;
         }
         MaskedSparseKernels.LaunchSpmmSplit(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
