@@ -152,12 +152,16 @@ public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, 
 /// chunks instead of a binary search per chunk), 5 the same reading packed 8-byte (value, index) entries.</summary>
 public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, int ChunkRows, int Layout = 2)
 {
-    /// <summary>The forward default, measured on the H200 (run 3): 512 threads, 4 per row (128 rows per block), chunks
-    /// of up to 256 rows of X (64 KiB).</summary>
-    public static SpmmSplitTiling For(int inner) => new(512, 4, Math.Min(512, ((inner + 7) / 8) * 8));
+    /// <summary>The forward default: 512 threads, 4 per row (128 rows per block), chunks of up to 512 rows of X (64 KiB;
+    /// runs 3 and 5), and since v6b the cursor kernel with packed entries (layout 5; layout 2 before).</summary>
+    public static SpmmSplitTiling For(int inner) => new(512, 4, Math.Min(512, ((inner + 7) / 8) * 8), Layout: 5);
 
-    /// <summary>The transposed default (short CSC rows when W has few rows): 256 threads, 2 per row.</summary>
-    public static SpmmSplitTiling ForTransposed(int inner) => new(256, 2, Math.Min(256, ((inner + 7) / 8) * 8));
+    /// <summary>The transposed default (short CSC rows when W has few rows): 256 threads, 2 per row, layout 5.</summary>
+    public static SpmmSplitTiling ForTransposed(int inner) => new(256, 2, Math.Min(256, ((inner + 7) / 8) * 8), Layout: 5);
+
+    /// <summary>Layout 5 reads the packed entries; without them (a <see cref="MaskedCsr"/> built on views of its own)
+    /// the default falls back to layout 2.</summary>
+    internal SpmmSplitTiling ForEntries(bool hasPacked) => Layout >= 4 && !hasPacked ? this with { Layout = 2 } : this;
 
     /// <summary>Caps a default at what the device runs: 256 threads (OpenCL drivers may refuse more for this
     /// kernel's registers) and the shared memory per block.</summary>
@@ -246,7 +250,7 @@ public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn
 /// chunks instead of a binary search per chunk); all write the same partials.</summary>
 public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int ChunkRows, int TilesPerBlock, int Layout = 1)
 {
-    /// <summary>The default: 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row,
+    /// <summary>The default: the v6b cursor kernel (layout 3), 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row,
     /// X chunks of 512 rows, and as many tiles per block as keep at least about 256 blocks (and the workspace index under 2^31).</summary>
     public static SddmmRowTiling For(int rows, int inner, int n, int capacity)
     {
@@ -264,7 +268,7 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
         {
             perBlock++;
         }
-        return new SddmmRowTiling(threads, sub, Math.Min(512, ((inner + 7) / 8) * 8), perBlock);
+        return new SddmmRowTiling(threads, sub, Math.Min(512, ((inner + 7) / 8) * 8), perBlock, Layout: 3);
     }
 
     /// <summary>Slices of n (the grid's X extent and the workspace's row count).</summary>
@@ -371,7 +375,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.Packed, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols).FitTo(InfoOf(launcher)));
+            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.Packed, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols).FitTo(InfoOf(launcher)).ForEntries(csr.HasPacked));
         }
     }
 
@@ -400,7 +404,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.TPacked, csr.ColOrder, dy, dx, SpmmSplitTiling.ForTransposed(s.Rows).FitTo(InfoOf(launcher)));
+            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.TPacked, csr.ColOrder, dy, dx, SpmmSplitTiling.ForTransposed(s.Rows).FitTo(InfoOf(launcher)).ForEntries(csr.HasPacked));
         }
     }
 

@@ -446,6 +446,13 @@ public sealed class CpuMaskedSparse : MaskedSparseSuite
     protected override Accelerator CreateAccelerator() => new CpuAccelerator();
 }
 
+/// <summary>The CPU accelerator in its deterministic mode (fixed scheduling of blocks).</summary>
+[TestFixture]
+public sealed class CpuDeterministicMaskedSparse : MaskedSparseSuite
+{
+    protected override Accelerator CreateAccelerator() => new CpuAccelerator(CpuAcceleratorOptions.DeterministicDefault);
+}
+
 [TestFixture("Portable Computing Language")]
 [TestFixture("NVIDIA")]
 public sealed class OpenClMaskedSparse(string platform) : MaskedSparseSuite
