@@ -203,7 +203,7 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         var rowSddmm = SddmmRowTiling.For(m, k, n, m * k).FitTo(accelerator.Info);
         var rowVariants = new (string Name, SddmmRowTiling Tiling)[]
         {
-            ("v5", rowSddmm with { Layout = 1 }),
+            ("c", rowSddmm with { Layout = 3 }),
             ("r-u2", rowSddmm with { Layout = 1, ThreadsPerRow = 2 }),
             ("r-u8", rowSddmm with { Layout = 1, ThreadsPerRow = 8 }),
             ("r-k256", rowSddmm with { Layout = 1, ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
@@ -213,11 +213,11 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
             ("r-tiles4", rowSddmm with { Layout = 1, TilesPerBlock = rowSddmm.TilesPerBlock * 4 }),
             ("p-k256", rowSddmm with { Layout = 2, ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
             ("p-k128", rowSddmm with { Layout = 2, ChunkRows = Math.Min(128, rowSddmm.ChunkRows) }),
-            ("c-u8", rowSddmm with { ThreadsPerRow = 8 }),
-            ("c-u2", rowSddmm with { ThreadsPerRow = 2 }),
-            ("c-k256", rowSddmm with { ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
-            ("c-tiles2", rowSddmm with { TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
-            ("c-t256", rowSddmm with { Threads = 256 }),
+            ("c-u8", rowSddmm with { Layout = 3, ThreadsPerRow = 8 }),
+            ("c-u2", rowSddmm with { Layout = 3, ThreadsPerRow = 2 }),
+            ("c-k256", rowSddmm with { Layout = 3, ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
+            ("c-tiles2", rowSddmm with { Layout = 3, TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
+            ("c-t256", rowSddmm with { Layout = 3, Threads = 256 }),
         };
         long workElements = rowSddmm.WorkspaceElements(n, m * k);
         foreach (var (_, t) in rowVariants)
