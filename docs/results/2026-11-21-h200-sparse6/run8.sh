@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device run 2 (final, v6b): full sparse bench (3 shapes x 0/70/80/90/95%, variants at 90%), torch.sparse peer in the same
+# Device run 8 (final, v6b; file first named run2.sh, run as .device/sparse6/run2.sh): full sparse bench (3 shapes x 0/70/80/90/95%, variants at 90%), torch.sparse peer in the same
 # call, the CUDA sparse tests, and ncu on one launch each of SpmmCursor (default SpMM), SddmmCursor and SumSlices
 # (default SDDMM), first shape at 90%. Runs from the session checkout with the build copied to .device/sparse6 (carried).
 set -u

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device run 1 (v6 exploration): bench at 90% on the three shapes with all variants, the CUDA sparse tests, and
+# Device run 7 (v6 exploration; file first named run1.sh): bench at 90% on the three shapes with all variants, the CUDA sparse tests, and
 # Runs from the session checkout: the build is copied to .device/sparse6 there (ignored) and carried.
 # ncu on one launch of each of SpmmSplit2 (v4 default), SpmmPipe (p512u4k256), SddmmRows (v5 default), SddmmPipe (p-k256).
 set -u
