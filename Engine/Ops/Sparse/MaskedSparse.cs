@@ -32,8 +32,14 @@ public readonly record struct MaskedCsr(
     ArrayView<int> RowPtr, ArrayView<int> ColIdx, ArrayView<float> Values, ArrayView<int> DenseIndex,
     ArrayView<int> RowOrder, ArrayView<int> RowCount,
     ArrayView<int> ColPtr, ArrayView<int> RowIdx, ArrayView<float> TValues, ArrayView<int> TDenseIndex,
-    ArrayView<int> ToCsr, ArrayView<int> ColOrder, ArrayView<int> ColCount)
+    ArrayView<int> ToCsr, ArrayView<int> ColOrder, ArrayView<int> ColCount,
+    ArrayView<ulong> Packed = default, ArrayView<ulong> TPacked = default)
 {
+    /// <summary>Whether the packed entries (CSR: value bits &lt;&lt; 32 | column; CSC: value bits &lt;&lt; 32 | row) are there:
+    /// <see cref="MaskedSparse.Build"/> and <see cref="MaskedSparse.Repack"/> keep them current, and the v6b SpMM
+    /// (<see cref="SpmmSplitTiling"/> layout 5) reads them.</summary>
+    public bool HasPacked => Packed.Length >= Shape.Capacity && TPacked.Length >= Shape.Capacity;
+
     internal void Validate()
     {
         Shape.Validate();
@@ -75,9 +81,11 @@ public sealed class MaskedCsrStorage : IDisposable
         var toCsr = accelerator.Allocate<int>(c);
         var colOrder = accelerator.Allocate<int>(k);
         var colCount = accelerator.Allocate<int>(k);
-        _buffers = [rowPtr, colIdx, values, dense, rowOrder, rowCount, colPtr, rowIdx, tValues, tDense, toCsr, colOrder, colCount];
+        var packed = accelerator.Allocate<ulong>(c);
+        var tPacked = accelerator.Allocate<ulong>(c);
+        _buffers = [rowPtr, colIdx, values, dense, rowOrder, rowCount, colPtr, rowIdx, tValues, tDense, toCsr, colOrder, colCount, packed, tPacked];
         Csr = new MaskedCsr(shape, rowPtr.View, colIdx.View, values.View, dense.View, rowOrder.View, rowCount.View,
-            colPtr.View, rowIdx.View, tValues.View, tDense.View, toCsr.View, colOrder.View, colCount.View);
+            colPtr.View, rowIdx.View, tValues.View, tDense.View, toCsr.View, colOrder.View, colCount.View, packed.View, tPacked.View);
     }
 
     public MaskedCsr Csr { get; }
@@ -138,15 +146,23 @@ public readonly record struct SddmmTiling(int ColumnsPerBlock, int SliceLength, 
 /// threads per block, <see cref="ThreadsPerRow"/> threads sharing one row's nonzeros (Threads / ThreadsPerRow rows
 /// and 32 columns of Y per block), <see cref="ChunkRows"/> rows of the dense operand per shared chunk, and the
 /// kernel: <see cref="Layout"/> 2 is <see cref="MaskedSparseKernels.SpmmSplit2"/> (X stored once per chunk, at most 512
-/// threads, two blocks per multiprocessor), 1 the v3 <see cref="MaskedSparseKernels.SpmmSplit"/> (X stored twice).</summary>
+/// threads, two blocks per multiprocessor), 1 the v3 <see cref="MaskedSparseKernels.SpmmSplit"/> (X stored twice), 3 the v6
+/// <see cref="MaskedSparseKernels.SpmmPipe"/> (cursors kept across chunks, double-buffered chunks loaded one ahead;
+/// ChunkRows * 32 a multiple of Threads), 4 the v6b <see cref="MaskedSparseKernels.SpmmCursor"/> (v4 with cursors kept across
+/// chunks instead of a binary search per chunk), 5 the same reading packed 8-byte (value, index) entries.</summary>
 public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, int ChunkRows, int Layout = 2)
 {
-    /// <summary>The forward default, measured on the H200 (run 3): 512 threads, 4 per row (128 rows per block), chunks
-    /// of up to 256 rows of X (64 KiB).</summary>
-    public static SpmmSplitTiling For(int inner) => new(512, 4, Math.Min(512, ((inner + 7) / 8) * 8));
+    /// <summary>The forward default: 512 threads, 4 per row (128 rows per block), chunks of up to 512 rows of X (64 KiB;
+    /// runs 3 and 5), and since v6b the cursor kernel with packed entries (layout 5; layout 2 before). Run 8 (H200, 90%):
+    /// 0.067 / 0.069 / 0.078 ms against layout 2's 0.072 / 0.072 / 0.087 on the three bench shapes.</summary>
+    public static SpmmSplitTiling For(int inner) => new(512, 4, Math.Min(512, ((inner + 7) / 8) * 8), Layout: 5);
 
-    /// <summary>The transposed default (short CSC rows when W has few rows): 256 threads, 2 per row.</summary>
-    public static SpmmSplitTiling ForTransposed(int inner) => new(256, 2, Math.Min(256, ((inner + 7) / 8) * 8));
+    /// <summary>The transposed default (short CSC rows when W has few rows): 256 threads, 2 per row, layout 5.</summary>
+    public static SpmmSplitTiling ForTransposed(int inner) => new(256, 2, Math.Min(256, ((inner + 7) / 8) * 8), Layout: 5);
+
+    /// <summary>Layout 5 reads the packed entries; without them (a <see cref="MaskedCsr"/> built on views of its own)
+    /// the default falls back to layout 2.</summary>
+    internal SpmmSplitTiling ForEntries(bool hasPacked) => Layout >= 4 && !hasPacked ? this with { Layout = 2 } : this;
 
     /// <summary>Caps a default at what the device runs: 256 threads (OpenCL drivers may refuse more for this
     /// kernel's registers) and the shared memory per block.</summary>
@@ -157,7 +173,8 @@ public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, in
             return this;
         }
         var t = this with { Threads = Math.Min(Threads, 256) };
-        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (RowFloats * sizeof(float))) / 8 * 8));
+        int buffers = Layout == 3 ? 2 : 1;
+        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (buffers * RowFloats * sizeof(float))) / 8 * 8));
         return t with { ChunkRows = chunk };
     }
 
@@ -166,14 +183,14 @@ public readonly record struct SpmmSplitTiling(int Threads, int ThreadsPerRow, in
     /// <summary>Floats per staged row of X: 64 (stored twice, layout 1) or 32.</summary>
     public int RowFloats => Layout == 1 ? 64 : 32;
 
-    public int SharedBytes => Math.Max(ChunkRows * RowFloats, Threads * 32) * sizeof(float);
+    public int SharedBytes => Math.Max(ChunkRows * RowFloats * (Layout == 3 ? 2 : 1), Threads * 32) * sizeof(float);
 
     public void Validate()
     {
         if (Threads <= 0 || Threads % 32 != 0 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0
-            || Layout is < 1 or > 2 || (Layout == 2 && Threads > 512))
+            || Layout is < 1 or > 5 || (Layout >= 2 && Threads > 512) || (Layout == 3 && (ChunkRows * 32) % Threads != 0))
         {
-            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32 (at most 512 for layout 2), ThreadsPerRow a divisor of 32, ChunkRows positive, Layout 1 or 2.");
+            throw new ArgumentException($"Bad split SpMM tiling {this}: Threads a positive multiple of 32 (at most 512 for layouts 2 and 3), ThreadsPerRow a divisor of 32, ChunkRows positive (ChunkRows * 32 a multiple of Threads for layout 3), Layout 1 to 5.");
         }
     }
 }
@@ -228,10 +245,13 @@ public readonly record struct SddmmSplitTiling(int Threads, int ThreadsPerColumn
 /// </summary>
 /// <summary>Tiling of the v5 SDDMM (<c>SddmmRows</c>: by CSR rows, dY tile in registers, no atomics): Threads per block,
 /// ThreadsPerRow threads sharing a row, ChunkRows rows of X staged per barrier, TilesPerBlock 32-column tiles of n per
-/// block (one slice). The workspace holds one partial per slice and nonzero: <see cref="WorkspaceElements"/>.</summary>
-public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int ChunkRows, int TilesPerBlock)
+/// block (one slice). The workspace holds one partial per slice and nonzero: <see cref="WorkspaceElements"/>.
+/// <see cref="Layout"/> 1 is the v5 <c>SddmmRows</c>, 2 the v6 <c>SddmmPipe</c> (cursors kept across chunks, double-buffered
+/// chunks loaded one ahead; ChunkRows * 32 a multiple of Threads), 3 the v6b <c>SddmmCursor</c> (v5 with cursors kept across
+/// chunks instead of a binary search per chunk); all write the same partials.</summary>
+public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int ChunkRows, int TilesPerBlock, int Layout = 1)
 {
-    /// <summary>The default: 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row,
+    /// <summary>The default: the v5 kernel (layout 1), 512 threads (256 off CUDA, see <see cref="FitTo"/>), 4 per row,
     /// X chunks of 512 rows, and as many tiles per block as keep at least about 256 blocks (and the workspace index under 2^31).</summary>
     public static SddmmRowTiling For(int rows, int inner, int n, int capacity)
     {
@@ -249,6 +269,8 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
         {
             perBlock++;
         }
+        // Layout 1 (v5): the v6b cursor kernel (layout 3) measured 0.084 against v5's 0.081 ms on 256x2048x4096 in run 8
+        // (0.087 / 0.086 and 0.101 / 0.105 on the other two shapes), so v5 stays the default.
         return new SddmmRowTiling(threads, sub, Math.Min(512, ((inner + 7) / 8) * 8), perBlock);
     }
 
@@ -260,7 +282,7 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
 
     public int RowsPerBlock => Threads / ThreadsPerRow;
 
-    public int SharedBytes => ChunkRows * 32 * sizeof(float);
+    public int SharedBytes => ChunkRows * 32 * sizeof(float) * (Layout == 2 ? 2 : 1);
 
     public SddmmRowTiling FitTo(AcceleratorInfo? info)
     {
@@ -269,15 +291,16 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
             return this;
         }
         var t = this with { Threads = Math.Min(Threads, 256) };
-        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (32 * sizeof(float))) / 8 * 8));
+        int chunk = Math.Max(8, Math.Min(t.ChunkRows, (info.MaxSharedMemoryPerBlock / (32 * sizeof(float) * (Layout == 2 ? 2 : 1))) / 8 * 8));
         return t with { ChunkRows = chunk };
     }
 
     public void Validate()
     {
-        if (Threads <= 0 || Threads % 32 != 0 || Threads > 512 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0 || TilesPerBlock <= 0)
+        if (Threads <= 0 || Threads % 32 != 0 || Threads > 512 || ThreadsPerRow <= 0 || 32 % ThreadsPerRow != 0 || ChunkRows <= 0 || TilesPerBlock <= 0
+            || Layout is < 1 or > 3 || (Layout == 2 && (ChunkRows * 32) % Threads != 0))
         {
-            throw new ArgumentException($"Bad row SDDMM tiling {this}: Threads a positive multiple of 32 (at most 512), ThreadsPerRow a divisor of 32, ChunkRows and TilesPerBlock positive.");
+            throw new ArgumentException($"Bad row SDDMM tiling {this}: Threads a positive multiple of 32 (at most 512), ThreadsPerRow a divisor of 32, ChunkRows and TilesPerBlock positive, Layout 1 to 3 (ChunkRows * 32 a multiple of Threads for layout 2).");
         }
     }
 }
@@ -308,6 +331,11 @@ public static class MaskedSparse
         int t = MaskedSparseKernels.OrderThreads;
         MaskedSparseKernels.LaunchOrderByCountDescending(launcher, new LaunchConfig(new Dim3((s.Rows + t - 1) / t), new Dim3(t)), csr.RowCount, s.Rows, csr.RowOrder);
         MaskedSparseKernels.LaunchOrderByCountDescending(launcher, new LaunchConfig(new Dim3((s.Cols + t - 1) / t), new Dim3(t)), csr.ColCount, s.Cols, csr.ColOrder);
+        if (csr.HasPacked)
+        {
+            MaskedSparseKernels.LaunchPackEntries(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, csr.ColIdx, csr.Values, csr.Packed,
+                csr.RowIdx, csr.TValues, csr.TPacked);
+        }
     }
 
     /// <summary>Re-packs the values (CSR and CSC) from an updated dense weight under the same mask: one gather launch.</summary>
@@ -315,6 +343,12 @@ public static class MaskedSparse
     {
         csr.Validate();
         CheckLength(weight, csr.Shape.DenseLength, nameof(weight));
+        if (csr.HasPacked)
+        {
+            MaskedSparseKernels.LaunchRepackPacked(launcher, GridStride(csr.Shape.Capacity), weight, csr.RowPtr, csr.Shape.Rows,
+                csr.DenseIndex, csr.ColIdx, csr.Values, csr.Packed, csr.TDenseIndex, csr.RowIdx, csr.TValues, csr.TPacked);
+            return;
+        }
         MaskedSparseKernels.LaunchRepack(launcher, GridStride(csr.Shape.Capacity), weight, csr.RowPtr, csr.Shape.Rows,
             csr.DenseIndex, csr.Values, csr.TDenseIndex, csr.TValues);
     }
@@ -344,7 +378,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols).FitTo(InfoOf(launcher)));
+            SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.Packed, csr.RowOrder, x, y, SpmmSplitTiling.For(s.Cols).FitTo(InfoOf(launcher)).ForEntries(csr.HasPacked));
         }
     }
 
@@ -356,7 +390,7 @@ public static class MaskedSparse
         CheckN(n);
         CheckLength(x, (long)s.Cols * n, nameof(x));
         CheckLength(y, (long)s.Rows * n, nameof(y));
-        SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.RowOrder, x, y, tiling);
+        SplitProduct(launcher, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.Values, csr.Packed, csr.RowOrder, x, y, tiling);
     }
 
     /// <summary>dX[Cols, n] = W^T * dY[Rows, n] (input gradient), through the CSC twin: no atomics.</summary>
@@ -373,7 +407,7 @@ public static class MaskedSparse
         }
         else
         {
-            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.ColOrder, dy, dx, SpmmSplitTiling.ForTransposed(s.Rows).FitTo(InfoOf(launcher)));
+            SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.TPacked, csr.ColOrder, dy, dx, SpmmSplitTiling.ForTransposed(s.Rows).FitTo(InfoOf(launcher)).ForEntries(csr.HasPacked));
         }
     }
 
@@ -385,7 +419,7 @@ public static class MaskedSparse
         CheckN(n);
         CheckLength(dy, (long)s.Rows * n, nameof(dy));
         CheckLength(dx, (long)s.Cols * n, nameof(dx));
-        SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.ColOrder, dy, dx, tiling);
+        SplitProduct(launcher, s.Cols, s.Rows, n, csr.ColPtr, csr.RowIdx, csr.TValues, csr.TPacked, csr.ColOrder, dy, dx, tiling);
     }
 
     /// <summary>dW[p] = sum_j dY[i, j] * X[k, j] for each nonzero p = (i, k) of W, in CSR order (weight gradient
@@ -474,8 +508,21 @@ public static class MaskedSparse
         }
         CheckLength(workspace, needed, nameof(workspace));
         var config = new LaunchConfig(new Dim3(slices, (s.Rows + t.RowsPerBlock - 1) / t.RowsPerBlock), new Dim3(t.Threads), t.SharedBytes);
-        MaskedSparseKernels.LaunchSddmmRows(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
-            t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        if (t.Layout == 3)
+        {
+            MaskedSparseKernels.LaunchSddmmCursor(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        }
+        else if (t.Layout == 2)
+        {
+            MaskedSparseKernels.LaunchSddmmPipe(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        }
+        else
+        {
+            MaskedSparseKernels.LaunchSddmmRows(launcher, config, s.Rows, s.Cols, n, csr.RowPtr, csr.ColIdx, csr.RowOrder, dy, x, workspace,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.TilesPerBlock);
+        }
         MaskedSparseKernels.LaunchSumSlices(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, workspace, slices, dw);
     }
 
@@ -497,13 +544,28 @@ public static class MaskedSparse
     }
 
     private static void SplitProduct(IKernelLauncher launcher, int rows, int inner, int n, ReadOnlyView<int> ptr, ReadOnlyView<int> idx,
-        ReadOnlyView<float> values, ReadOnlyView<int> order, ReadOnlyView<float> x, ArrayView<float> y, SpmmSplitTiling t)
+        ReadOnlyView<float> values, ReadOnlyView<ulong> packed, ReadOnlyView<int> order, ReadOnlyView<float> x, ArrayView<float> y, SpmmSplitTiling t)
     {
         t.Validate();
         var config = new LaunchConfig(new Dim3((n + 31) / 32, (rows + t.RowsPerBlock - 1) / t.RowsPerBlock), new Dim3(t.Threads), t.SharedBytes);
         if (t.Layout == 2)
         {
             MaskedSparseKernels.LaunchSpmmSplit2(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
+            return;
+        }
+        if (t.Layout == 3)
+        {
+            MaskedSparseKernels.LaunchSpmmPipe(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);
+            return;
+        }
+        if (t.Layout >= 4)
+        {
+            if (packed.Length < idx.Length)
+            {
+                throw new ArgumentException("SpMM layouts 4 and 5 need the packed entries (MaskedCsr.Packed / TPacked, as MaskedCsrStorage allocates them).");
+            }
+            MaskedSparseKernels.LaunchSpmmCursor(launcher, config, rows, inner, n, ptr, idx, values, packed, order, x, y,
+                t.Threads, t.ThreadsPerRow, t.ChunkRows, t.Layout == 5 ? 1 : 0);
             return;
         }
         MaskedSparseKernels.LaunchSpmmSplit(launcher, config, rows, inner, n, ptr, idx, values, order, x, y, t.Threads, t.ThreadsPerRow, t.ChunkRows);

@@ -1414,6 +1414,539 @@ public static partial class MaskedSparseKernels
         }
     }
 
+    // ---- v6: cursors carried across chunks, double-buffered X chunks with the next chunk's loads in flight -------------
+
+    /// <summary>SpMM v6 (<see cref="SpmmSplit2"/>'s mapping: THREADS / SUB swizzled rows and 32 columns of Y per block, a row
+    /// round-robin over SUB threads, acc[c] holding column lane ^ c). Two changes against v4: (1) no per-chunk binary search:
+    /// each thread keeps its cursor (its next nonzero, prefetched) across chunks and walks while that nonzero's column is in
+    /// the chunk; (2) X chunks are double-buffered in shared memory, and the loads of chunk c + 1 are issued into registers
+    /// (BK * 32 / THREADS per thread) right after the barrier of chunk c, so they are in flight while chunk c is computed
+    /// and stored after it: one barrier per chunk, no exposed L2 latency. Dynamic shared max(2 BK, THREADS) * 32 floats;
+    /// BK * 32 must be a multiple of THREADS.</summary>
+    [Kernel, LaunchBounds(512, 2)]
+    public static void SpmmPipe(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<float> values, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> x, ArrayView<float> y,
+        [Specialization] int THREADS, [Specialization] int SUB, [Specialization] int BK)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> acc = stackalloc float[32];
+        Span<float> stage = stackalloc float[BK * 32 / THREADS];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int slot0 = BlockIdx.Y * (THREADS / SUB);
+        int slot = slot0 + (tid / SUB);
+        int n0 = BlockIdx.X * 32;
+        int q = 0;
+        int end = 0;
+        if (slot < rows)
+        {
+            int row = rowOrder[slot];
+            q = rowPtr[row] + (tid % SUB);
+            end = rowPtr[row + 1];
+        }
+        float value = 0f;
+        int column = inner;
+        if (q < end)
+        {
+            value = values[q];
+            column = colIdx[q];
+        }
+        for (int c = 0; c < 32; c++)
+        {
+            acc[c] = 0f;
+        }
+        for (int l = 0; l < BK * 32 / THREADS; l++)
+        {
+            int index = tid + (l * THREADS);
+            int kk = index / 32;
+            float v = 0f;
+            if (kk < inner && n0 + (index % 32) < n)
+            {
+                v = x[(kk * n) + n0 + (index % 32)];
+            }
+            stage[l] = v;
+        }
+
+        int buffer = 0;
+        for (int k0 = 0; k0 < inner; k0 += BK)
+        {
+            for (int l = 0; l < BK * 32 / THREADS; l++)
+            {
+                shared[(buffer * BK * 32) + tid + (l * THREADS)] = stage[l];
+            }
+            Group.Barrier();
+            int k1 = k0 + BK;
+            if (k1 < inner)
+            {
+                for (int l = 0; l < BK * 32 / THREADS; l++)
+                {
+                    int index = tid + (l * THREADS);
+                    int kk = k1 + (index / 32);
+                    float v = 0f;
+                    if (kk < inner && n0 + (index % 32) < n)
+                    {
+                        v = x[(kk * n) + n0 + (index % 32)];
+                    }
+                    stage[l] = v;
+                }
+            }
+            int kEnd = KMath.Min(k1, inner);
+            int offset = (buffer * BK * 32) - (k0 * 32) + lane;
+            while (column < kEnd)
+            {
+                int qNext = q + SUB;
+                float valueNext = 0f;
+                int columnNext = inner;
+                if (qNext < end)
+                {
+                    valueNext = values[qNext];
+                    columnNext = colIdx[qNext];
+                }
+                int b = (column * 32) + offset;
+                for (int c = 0; c < 32; c++)
+                {
+                    acc[c] = KMath.Fma(value, shared[b ^ c], acc[c]);
+                }
+                q = qNext;
+                value = valueNext;
+                column = columnNext;
+            }
+            buffer = 1 - buffer;
+        }
+        Group.Barrier();
+
+        for (int c = 0; c < 32; c++)
+        {
+            shared[(tid * 32) + (lane ^ c)] = acc[c];
+        }
+        Group.Barrier();
+        for (int o = tid; o < (THREADS / SUB) * 32; o += THREADS)
+        {
+            int local = o / 32;
+            int c = o % 32;
+            float sum = 0f;
+            for (int s = 0; s < SUB; s++)
+            {
+                sum += shared[(((local * SUB) + s) * 32) + c];
+            }
+            int outSlot = slot0 + local;
+            if (outSlot < rows && n0 + c < n)
+            {
+                y[(rowOrder[outSlot] * n) + n0 + c] = sum;
+            }
+        }
+    }
+
+    /// <summary>SDDMM v6: <see cref="SddmmRows"/> (same mapping, same workspace layout and partial order, so the same
+    /// <see cref="SumSlices"/> pass) with <see cref="SpmmPipe"/>'s two changes: cursors carried across chunks (no binary
+    /// search) and double-buffered X chunks whose loads are in flight during the previous chunk's dot products (one barrier
+    /// per chunk). The tiles of a block run as one flat sequence of chunks, so the next tile's first chunk is also loaded
+    /// during the last chunk of the current one. Dynamic shared 2 BK * 32 floats; BK * 32 a multiple of THREADS.</summary>
+    [Kernel, LaunchBounds(512, 2)]
+    public static void SddmmPipe(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> dy, ReadOnlyView<float> x, ArrayView<float> work,
+        [Specialization] int THREADS, [Specialization] int SUB, [Specialization] int BK, [Specialization] int TILES)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> dyv = stackalloc float[32];
+        Span<float> stage = stackalloc float[BK * 32 / THREADS];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int slot = (BlockIdx.Y * (THREADS / SUB)) + (tid / SUB);
+        int nnz = rowPtr[rows];
+        int outBase = BlockIdx.X * nnz;
+        int chunks = (inner + BK - 1) / BK;
+        int row = 0;
+        int start = 0;
+        int end = 0;
+        if (slot < rows)
+        {
+            row = rowOrder[slot];
+            start = rowPtr[row] + (tid % SUB);
+            end = rowPtr[row + 1];
+        }
+        int firstN = BlockIdx.X * TILES * 32;
+        for (int l = 0; l < BK * 32 / THREADS; l++)
+        {
+            int index = tid + (l * THREADS);
+            int kk = index / 32;
+            float v = 0f;
+            if (kk < inner && firstN + (index % 32) < n)
+            {
+                v = x[(kk * n) + firstN + (index % 32)];
+            }
+            stage[l] = v;
+        }
+
+        int q = start;
+        int column = inner;
+        int buffer = 0;
+        for (int step = 0; step < TILES * chunks; step++)
+        {
+            int tile = step / chunks;
+            int k0 = (step % chunks) * BK;
+            int n0 = firstN + (tile * 32);
+            for (int l = 0; l < BK * 32 / THREADS; l++)
+            {
+                shared[(buffer * BK * 32) + tid + (l * THREADS)] = stage[l];
+            }
+            Group.Barrier();
+            if (step + 1 < TILES * chunks)
+            {
+                int nextN = firstN + (((step + 1) / chunks) * 32);
+                int nextK = ((step + 1) % chunks) * BK;
+                for (int l = 0; l < BK * 32 / THREADS; l++)
+                {
+                    int index = tid + (l * THREADS);
+                    int kk = nextK + (index / 32);
+                    float v = 0f;
+                    if (kk < inner && nextN + (index % 32) < n)
+                    {
+                        v = x[(kk * n) + nextN + (index % 32)];
+                    }
+                    stage[l] = v;
+                }
+            }
+            if (k0 == 0)
+            {
+                // A new tile: this row's dY tile into registers, the cursor back to the row's start.
+                for (int c = 0; c < 32; c++)
+                {
+                    int nc = n0 + (lane ^ c);
+                    float v = 0f;
+                    if (slot < rows && nc < n)
+                    {
+                        v = dy[(row * n) + nc];
+                    }
+                    dyv[c] = v;
+                }
+                q = start;
+                column = inner;
+                if (q < end && n0 < n)
+                {
+                    column = colIdx[q];
+                }
+            }
+            int kEnd = KMath.Min(k0 + BK, inner);
+            int offset = (buffer * BK * 32) - (k0 * 32) + lane;
+            while (column < kEnd)
+            {
+                int qNext = q + SUB;
+                int columnNext = inner;
+                if (qNext < end)
+                {
+                    columnNext = colIdx[qNext];
+                }
+                float before = 0f;
+                if (tile > 0)
+                {
+                    before = work[outBase + q];
+                }
+                int b = (column * 32) + offset;
+                float s0 = 0f;
+                float s1 = 0f;
+                float s2 = 0f;
+                float s3 = 0f;
+                for (int c = 0; c < 32; c += 4)
+                {
+                    s0 = KMath.Fma(dyv[c], shared[b ^ c], s0);
+                    s1 = KMath.Fma(dyv[c + 1], shared[b ^ (c + 1)], s1);
+                    s2 = KMath.Fma(dyv[c + 2], shared[b ^ (c + 2)], s2);
+                    s3 = KMath.Fma(dyv[c + 3], shared[b ^ (c + 3)], s3);
+                }
+                work[outBase + q] = before + ((s0 + s1) + (s2 + s3));
+                q = qNext;
+                column = columnNext;
+            }
+            buffer = 1 - buffer;
+        }
+    }
+
+    // ---- v6b: cursors carried across chunks (no per-chunk binary search), optional packed (value, index) entries ------
+
+    /// <summary>packed[p] = (bits of values[p]) &lt;&lt; 32 | colIdx[p] and tPacked[p] = (bits of tValues[p]) &lt;&lt; 32 |
+    /// rowIdx[p] for p &lt; nnz = rowPtr[rows] (grid-stride): one 8-byte load per nonzero in <see cref="SpmmCursor"/>.</summary>
+    [Kernel]
+    public static void PackEntries(
+        ReadOnlyView<int> rowPtr, int rows,
+        ReadOnlyView<int> colIdx, ReadOnlyView<float> values, ArrayView<ulong> packed,
+        ReadOnlyView<int> rowIdx, ReadOnlyView<float> tValues, ArrayView<ulong> tPacked)
+    {
+        int nnz = rowPtr[rows];
+        int stride = GridDim.X * BlockDim.X;
+        for (int p = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; p < nnz; p += stride)
+        {
+            packed[p] = ((ulong)KMath.FloatAsUInt(values[p]) << 32) | (ulong)(uint)colIdx[p];
+            tPacked[p] = ((ulong)KMath.FloatAsUInt(tValues[p]) << 32) | (ulong)(uint)rowIdx[p];
+        }
+    }
+
+    /// <summary><see cref="Repack"/> that also rewrites the packed entries (see <see cref="PackEntries"/>).</summary>
+    [Kernel]
+    public static void RepackPacked(
+        ReadOnlyView<float> weight, ReadOnlyView<int> rowPtr, int rows,
+        ReadOnlyView<int> denseIndex, ReadOnlyView<int> colIdx, ArrayView<float> values, ArrayView<ulong> packed,
+        ReadOnlyView<int> tDenseIndex, ReadOnlyView<int> rowIdx, ArrayView<float> tValues, ArrayView<ulong> tPacked)
+    {
+        int nnz = rowPtr[rows];
+        int stride = GridDim.X * BlockDim.X;
+        for (int p = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; p < nnz; p += stride)
+        {
+            float v0 = weight[denseIndex[p]];
+            float v1 = weight[tDenseIndex[p]];
+            values[p] = v0;
+            tValues[p] = v1;
+            packed[p] = ((ulong)KMath.FloatAsUInt(v0) << 32) | (ulong)(uint)colIdx[p];
+            tPacked[p] = ((ulong)KMath.FloatAsUInt(v1) << 32) | (ulong)(uint)rowIdx[p];
+        }
+    }
+
+    /// <summary>SpMM v6b: <see cref="SpmmSplit2"/> (same mapping, staging, XOR reads and reduction) with the per-chunk
+    /// binary search replaced by a cursor: each thread keeps its next nonzero (prefetched) across chunks and walks while its
+    /// column is inside the chunk. With PACKED = 1 a nonzero is one 8-byte load of <paramref name="packed"/> (value bits high,
+    /// index low) instead of two 4-byte loads: the (index, value) fetches were about a third of the L1 wavefronts of v4
+    /// (8 rows per warp, so 8 cache lines per load instruction; ncu, run 7). Dynamic shared max(BK, THREADS) * 32 floats.</summary>
+    [Kernel, LaunchBounds(512, 2)]
+    public static void SpmmCursor(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<float> values, ReadOnlyView<ulong> packed, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> x, ArrayView<float> y,
+        [Specialization] int THREADS, [Specialization] int SUB, [Specialization] int BK, [Specialization] int PACKED)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> acc = stackalloc float[32];
+        Span<float> stage = stackalloc float[StageWidth];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int slot0 = BlockIdx.Y * (THREADS / SUB);
+        int slot = slot0 + (tid / SUB);
+        int n0 = BlockIdx.X * 32;
+        int q = 0;
+        int end = 0;
+        if (slot < rows)
+        {
+            int row = rowOrder[slot];
+            q = rowPtr[row] + (tid % SUB);
+            end = rowPtr[row + 1];
+        }
+        float value = 0f;
+        int column = inner;
+        if (q < end)
+        {
+            if (PACKED == 1)
+            {
+                ulong e = packed[q];
+                column = (int)(uint)e;
+                value = KMath.UIntAsFloat((uint)(e >> 32));
+            }
+            else
+            {
+                value = values[q];
+                column = colIdx[q];
+            }
+        }
+        for (int c = 0; c < 32; c++)
+        {
+            acc[c] = 0f;
+        }
+
+        for (int k0 = 0; k0 < inner; k0 += BK)
+        {
+            for (int based = 0; based < BK * 32; based += THREADS * StageWidth)
+            {
+                for (int l = 0; l < StageWidth; l++)
+                {
+                    int index = based + tid + (l * THREADS);
+                    int kk = index / 32;
+                    float v = 0f;
+                    if (index < BK * 32 && k0 + kk < inner && n0 + (index % 32) < n)
+                    {
+                        v = x[((k0 + kk) * n) + n0 + (index % 32)];
+                    }
+                    stage[l] = v;
+                }
+                for (int l = 0; l < StageWidth; l++)
+                {
+                    int index = based + tid + (l * THREADS);
+                    if (index < BK * 32)
+                    {
+                        shared[index] = stage[l];
+                    }
+                }
+            }
+            Group.Barrier();
+
+            int kEnd = KMath.Min(k0 + BK, inner);
+            int offset = lane - (k0 * 32);
+            while (column < kEnd)
+            {
+                int qNext = q + SUB;
+                float valueNext = 0f;
+                int columnNext = inner;
+                if (qNext < end)
+                {
+                    if (PACKED == 1)
+                    {
+                        ulong e = packed[qNext];
+                        columnNext = (int)(uint)e;
+                        valueNext = KMath.UIntAsFloat((uint)(e >> 32));
+                    }
+                    else
+                    {
+                        valueNext = values[qNext];
+                        columnNext = colIdx[qNext];
+                    }
+                }
+                int b = (column * 32) + offset;
+                for (int c = 0; c < 32; c++)
+                {
+                    acc[c] = KMath.Fma(value, shared[b ^ c], acc[c]);
+                }
+                q = qNext;
+                value = valueNext;
+                column = columnNext;
+            }
+            Group.Barrier();
+        }
+
+        for (int c = 0; c < 32; c++)
+        {
+            shared[(tid * 32) + (lane ^ c)] = acc[c];
+        }
+        Group.Barrier();
+        for (int o = tid; o < (THREADS / SUB) * 32; o += THREADS)
+        {
+            int local = o / 32;
+            int c = o % 32;
+            float sum = 0f;
+            for (int s = 0; s < SUB; s++)
+            {
+                sum += shared[(((local * SUB) + s) * 32) + c];
+            }
+            int outSlot = slot0 + local;
+            if (outSlot < rows && n0 + c < n)
+            {
+                y[(rowOrder[outSlot] * n) + n0 + c] = sum;
+            }
+        }
+    }
+
+    /// <summary>SDDMM v6b: <see cref="SddmmRows"/> (same mapping, staging, workspace layout and partial order, so the same
+    /// <see cref="SumSlices"/> pass) with the per-chunk binary search replaced by a cursor carried across chunks (reset at
+    /// each tile). Dynamic shared BK * 32 floats.</summary>
+    [Kernel, LaunchBounds(512, 2)]
+    public static void SddmmCursor(
+        int rows, int inner, int n,
+        ReadOnlyView<int> rowPtr, ReadOnlyView<int> colIdx, ReadOnlyView<int> rowOrder,
+        ReadOnlyView<float> dy, ReadOnlyView<float> x, ArrayView<float> work,
+        [Specialization] int THREADS, [Specialization] int SUB, [Specialization] int BK, [Specialization] int TILES)
+    {
+        var shared = Shared.Dynamic<float>();
+        Span<float> dyv = stackalloc float[32];
+        Span<float> stage = stackalloc float[StageWidth];
+        int tid = ThreadIdx.X;
+        int lane = tid % 32;
+        int slot = (BlockIdx.Y * (THREADS / SUB)) + (tid / SUB);
+        int nnz = rowPtr[rows];
+        int outBase = BlockIdx.X * nnz;
+        int row = 0;
+        int start = 0;
+        int end = 0;
+        if (slot < rows)
+        {
+            row = rowOrder[slot];
+            start = rowPtr[row] + (tid % SUB);
+            end = rowPtr[row + 1];
+        }
+
+        for (int tile = 0; tile < TILES; tile++)
+        {
+            int n0 = ((BlockIdx.X * TILES) + tile) * 32;
+            if (n0 < n)
+            {
+                for (int c = 0; c < 32; c++)
+                {
+                    int nc = n0 + (lane ^ c);
+                    float v = 0f;
+                    if (slot < rows && nc < n)
+                    {
+                        v = dy[(row * n) + nc];
+                    }
+                    dyv[c] = v;
+                }
+                int q = start;
+                int column = inner;
+                if (q < end)
+                {
+                    column = colIdx[q];
+                }
+                for (int k0 = 0; k0 < inner; k0 += BK)
+                {
+                    for (int based = 0; based < BK * 32; based += THREADS * StageWidth)
+                    {
+                        for (int l = 0; l < StageWidth; l++)
+                        {
+                            int index = based + tid + (l * THREADS);
+                            int kk = index / 32;
+                            float v = 0f;
+                            if (index < BK * 32 && k0 + kk < inner && n0 + (index % 32) < n)
+                            {
+                                v = x[((k0 + kk) * n) + n0 + (index % 32)];
+                            }
+                            stage[l] = v;
+                        }
+                        for (int l = 0; l < StageWidth; l++)
+                        {
+                            int index = based + tid + (l * THREADS);
+                            if (index < BK * 32)
+                            {
+                                shared[index] = stage[l];
+                            }
+                        }
+                    }
+                    Group.Barrier();
+
+                    int kEnd = KMath.Min(k0 + BK, inner);
+                    int offset = lane - (k0 * 32);
+                    while (column < kEnd)
+                    {
+                        int qNext = q + SUB;
+                        int columnNext = inner;
+                        if (qNext < end)
+                        {
+                            columnNext = colIdx[qNext];
+                        }
+                        float before = 0f;
+                        if (tile > 0)
+                        {
+                            before = work[outBase + q];
+                        }
+                        int b = (column * 32) + offset;
+                        float s0 = 0f;
+                        float s1 = 0f;
+                        float s2 = 0f;
+                        float s3 = 0f;
+                        for (int c = 0; c < 32; c += 4)
+                        {
+                            s0 = KMath.Fma(dyv[c], shared[b ^ c], s0);
+                            s1 = KMath.Fma(dyv[c + 1], shared[b ^ (c + 1)], s1);
+                            s2 = KMath.Fma(dyv[c + 2], shared[b ^ (c + 2)], s2);
+                            s3 = KMath.Fma(dyv[c + 3], shared[b ^ (c + 3)], s3);
+                        }
+                        work[outBase + q] = before + ((s0 + s1) + (s2 + s3));
+                        q = qNext;
+                        column = columnNext;
+                    }
+                    Group.Barrier();
+                }
+            }
+        }
+    }
+
     /// <summary>dw[q] = sum over s &lt; slices, in order, of work[s * nnz + q], for q &lt; nnz = rowPtr[rows]
     /// (the deterministic second pass of <see cref="SddmmRows"/>; grid-stride, any grid).</summary>
     [Kernel]

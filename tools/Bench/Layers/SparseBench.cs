@@ -32,6 +32,16 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         ("s512u2k512", 512, 2, 512, 2),
         ("s256u2k512", 256, 2, 512, 2),
         ("s256u4k256", 256, 4, 256, 2),
+        ("p512u4k256", 512, 4, 256, 3),
+        ("p512u4k128", 512, 4, 128, 3),
+        ("c512u4k512", 512, 4, 512, 4),
+        ("cp512u4k512", 512, 4, 512, 5),
+        ("cp512u4k256", 512, 4, 256, 5),
+        ("cp512u2k512", 512, 2, 512, 5),
+        ("cp512u8k512", 512, 8, 512, 5),
+        ("c256u2k512", 256, 2, 512, 4),
+        ("cp256u2k512", 256, 2, 512, 5),
+        ("cp256u4k512", 256, 4, 512, 5),
     ];
 
     /// <summary>The previous (tiled, X streamed in small chunks) SpMM, kept as a row for comparison.</summary>
@@ -43,9 +53,15 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         (int M, int K, int N)[] shapes = options.Size < 1024
             ? [(64, 96, 160)]
             : [(256, 2048, 4096), (128, 1024, 16384), (512, 4096, 1024)];
+        // GANENGINE_SPARSE_SHAPES=1 keeps the first shape only, GANENGINE_SPARSE_SPARSITY=90 one sparsity (for profiling).
+        if (int.TryParse(Environment.GetEnvironmentVariable("GANENGINE_SPARSE_SHAPES"), out int keepShapes) && keepShapes > 0)
+        {
+            shapes = shapes[..Math.Min(keepShapes, shapes.Length)];
+        }
+        int[] sparsities = int.TryParse(Environment.GetEnvironmentVariable("GANENGINE_SPARSE_SPARSITY"), out int only) ? [only] : Sparsities;
         foreach (var (m, k, n) in shapes)
         {
-            foreach (int s in Sparsities)
+            foreach (int s in sparsities)
             {
                 RunShape(run, m, k, n, s, variants: s == 90);
             }
@@ -187,13 +203,21 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
         var rowSddmm = SddmmRowTiling.For(m, k, n, m * k).FitTo(accelerator.Info);
         var rowVariants = new (string Name, SddmmRowTiling Tiling)[]
         {
-            ("r-u2", rowSddmm with { ThreadsPerRow = 2 }),
-            ("r-u8", rowSddmm with { ThreadsPerRow = 8 }),
-            ("r-k256", rowSddmm with { ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
-            ("r-t256", rowSddmm with { Threads = 256 }),
-            ("r-tiles2", rowSddmm with { TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
-            ("r-t256-tiles2", rowSddmm with { Threads = 256, TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
-            ("r-tiles4", rowSddmm with { TilesPerBlock = rowSddmm.TilesPerBlock * 4 }),
+            ("c", rowSddmm with { Layout = 3 }),
+            ("r-u2", rowSddmm with { Layout = 1, ThreadsPerRow = 2 }),
+            ("r-u8", rowSddmm with { Layout = 1, ThreadsPerRow = 8 }),
+            ("r-k256", rowSddmm with { Layout = 1, ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
+            ("r-t256", rowSddmm with { Layout = 1, Threads = 256 }),
+            ("r-tiles2", rowSddmm with { Layout = 1, TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
+            ("r-t256-tiles2", rowSddmm with { Layout = 1, Threads = 256, TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
+            ("r-tiles4", rowSddmm with { Layout = 1, TilesPerBlock = rowSddmm.TilesPerBlock * 4 }),
+            ("p-k256", rowSddmm with { Layout = 2, ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
+            ("p-k128", rowSddmm with { Layout = 2, ChunkRows = Math.Min(128, rowSddmm.ChunkRows) }),
+            ("c-u8", rowSddmm with { Layout = 3, ThreadsPerRow = 8 }),
+            ("c-u2", rowSddmm with { Layout = 3, ThreadsPerRow = 2 }),
+            ("c-k256", rowSddmm with { Layout = 3, ChunkRows = Math.Min(256, rowSddmm.ChunkRows) }),
+            ("c-tiles2", rowSddmm with { Layout = 3, TilesPerBlock = rowSddmm.TilesPerBlock * 2 }),
+            ("c-t256", rowSddmm with { Layout = 3, Threads = 256 }),
         };
         long workElements = rowSddmm.WorkspaceElements(n, m * k);
         foreach (var (_, t) in rowVariants)

@@ -183,6 +183,13 @@ public sealed class CpuMaskedConv : MaskedConvSuite
     protected override Accelerator CreateAccelerator() => new CpuAccelerator();
 }
 
+/// <summary>The CPU accelerator in its deterministic mode (fixed scheduling of blocks).</summary>
+[TestFixture]
+public sealed class CpuDeterministicMaskedConv : MaskedConvSuite
+{
+    protected override Accelerator CreateAccelerator() => new CpuAccelerator(CpuAcceleratorOptions.DeterministicDefault);
+}
+
 [TestFixture("Portable Computing Language")]
 [TestFixture("NVIDIA")]
 public sealed class OpenClMaskedConv(string platform) : MaskedConvSuite

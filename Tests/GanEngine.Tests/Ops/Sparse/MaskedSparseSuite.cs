@@ -242,6 +242,151 @@ public abstract class MaskedSparseSuite
         }
     }
 
+    /// <summary>The v6 kernels (<c>SpmmPipe</c>, layout 3, forward and transposed; <c>SddmmPipe</c>, layout 2): cursors kept
+    /// across chunks, double-buffered chunks; several chunks (inner not a multiple of the chunk), several tiles per block,
+    /// partial blocks, empty rows. Poisoned outputs and workspace; a repeated SDDMM must be bit-identical.</summary>
+    [TestCase(37, 53, 29, 0.5, 64, 2, 8, 2)]
+    [TestCase(70, 45, 131, 0.9, 128, 4, 16, 1)]
+    [TestCase(33, 97, 70, 0.0, 32, 1, 8, 3)]
+    [TestCase(33, 97, 70, 0.99, 64, 4, 8, 1)]
+    [TestCase(40, 1100, 64, 0.5, 256, 8, 256, 1)]
+    [TestCase(40, 1100, 64, 0.5, 256, 4, 256, 2)]
+    public void PipeKernels_MatchReference_AndRepeatBitwise(int rows, int cols, int n, double sparsity, int threads, int sub, int chunkRows, int tiles)
+    {
+        var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, threads, tiles, 6));
+        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+        using (storage) using (dw) using (dm)
+        {
+            var csr = storage.Csr;
+            var x = RandomFloats(rng, cols * n);
+            var dyHost = RandomFloats(rng, rows * n);
+            using var dx = _acc.Allocate<float>(x);
+            using var dY = _acc.Allocate<float>(dyHost);
+            using var y = _acc.Allocate<float>(rows * n);
+            using var gx = _acc.Allocate<float>(cols * n);
+            using var gw = _acc.Allocate<float>(rows * cols);
+            var spmm = new SpmmSplitTiling(threads, sub, chunkRows, Layout: 3);
+            var sddmm = new SddmmRowTiling(threads, sub, chunkRows, tiles, Layout: 2);
+            using var work = _acc.Allocate<float>((int)MaskedSparse.SddmmWorkspaceElements(_acc, csr.Shape, n, sddmm));
+            foreach (var b in new[] { y, gx, gw, work })
+            {
+                _acc.DefaultStream.FillBytes(b.View, 0xFF);
+            }
+            MaskedSparse.Spmm(_acc, csr, n, dx.ReadOnly, y.View, spmm);
+            MaskedSparse.SpmmTransposed(_acc, csr, n, dY.ReadOnly, gx.View, spmm);
+            MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View, sddmm);
+            _acc.Synchronize();
+            var first = gw.ToArray();
+            _acc.DefaultStream.FillBytes(gw.View, 0xFF);
+            _acc.DefaultStream.FillBytes(work.View, 0xFF);
+            MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View, sddmm);
+            _acc.Synchronize();
+            var second = gw.ToArray();
+            double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
+            double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
+            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
+            double eW = SparseReference.RelativeError(first.AsSpan(0, want.Length), want);
+            TestContext.Out.WriteLine($"pipe: SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {want.Length})");
+            Assert.Multiple(() =>
+            {
+                Assert.That(eY, Is.LessThanOrEqualTo(Tolerance), "SpMM");
+                Assert.That(eX, Is.LessThanOrEqualTo(Tolerance), "SpMM^T");
+                Assert.That(eW, Is.LessThanOrEqualTo(Tolerance), "SDDMM");
+                for (int q = 0; q < want.Length; q++)
+                {
+                    Assert.That(BitConverter.SingleToInt32Bits(second[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
+                }
+            });
+        }
+    }
+
+    /// <summary>The v6b kernels: <c>SpmmCursor</c> (layout 4: 4-byte index and value loads; layout 5: packed 8-byte entries),
+    /// forward and transposed, and <c>SddmmCursor</c> (layout 3), on several chunks, tiles, partial blocks and empty rows;
+    /// then a repack with a new W, after which the packed entries must follow (layout 5 against the reference again).</summary>
+    [TestCase(37, 53, 29, 0.5, 64, 2, 8, 2)]
+    [TestCase(70, 45, 131, 0.9, 128, 4, 16, 1)]
+    [TestCase(33, 97, 70, 0.0, 32, 1, 8, 3)]
+    [TestCase(33, 97, 70, 0.99, 64, 4, 8, 1)]
+    [TestCase(40, 1100, 64, 0.5, 256, 8, 256, 1)]
+    [TestCase(40, 1100, 64, 0.5, 256, 4, 256, 2)]
+    public void CursorKernels_MatchReference_AndFollowRepack(int rows, int cols, int n, double sparsity, int threads, int sub, int chunkRows, int tiles)
+    {
+        var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, threads, tiles, 66));
+        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+        using (storage) using (dw) using (dm)
+        {
+            var csr = storage.Csr;
+            Assert.That(csr.HasPacked, Is.True);
+            var x = RandomFloats(rng, cols * n);
+            var dyHost = RandomFloats(rng, rows * n);
+            using var dx = _acc.Allocate<float>(x);
+            using var dY = _acc.Allocate<float>(dyHost);
+            using var y = _acc.Allocate<float>(rows * n);
+            using var gx = _acc.Allocate<float>(cols * n);
+            using var gw = _acc.Allocate<float>(rows * cols);
+            var sddmm = new SddmmRowTiling(threads, sub, chunkRows, tiles, Layout: 3);
+            using var work = _acc.Allocate<float>((int)MaskedSparse.SddmmWorkspaceElements(_acc, csr.Shape, n, sddmm));
+            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
+            var wantY = SparseReference.Spmm(w, mask, rows, cols, n, x);
+            var wantX = SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost);
+            foreach (int layout in new[] { 4, 5 })
+            {
+                var spmm = new SpmmSplitTiling(threads, sub, chunkRows, layout);
+                foreach (var b in new[] { y, gx })
+                {
+                    _acc.DefaultStream.FillBytes(b.View, 0xFF);
+                }
+                MaskedSparse.Spmm(_acc, csr, n, dx.ReadOnly, y.View, spmm);
+                MaskedSparse.SpmmTransposed(_acc, csr, n, dY.ReadOnly, gx.View, spmm);
+                _acc.Synchronize();
+                double eY = SparseReference.RelativeError(y.ToArray(), wantY);
+                double eX = SparseReference.RelativeError(gx.ToArray(), wantX);
+                TestContext.Out.WriteLine($"cursor layout {layout}: SpMM {eY:E2}, SpMM^T {eX:E2}");
+                Assert.That(eY, Is.LessThanOrEqualTo(Tolerance), $"SpMM layout {layout}");
+                Assert.That(eX, Is.LessThanOrEqualTo(Tolerance), $"SpMM^T layout {layout}");
+            }
+            var first = Array.Empty<float>();
+            for (int run = 0; run < 2; run++)
+            {
+                _acc.DefaultStream.FillBytes(gw.View, 0xFF);
+                _acc.DefaultStream.FillBytes(work.View, 0xFF);
+                MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View, sddmm);
+                _acc.Synchronize();
+                var got = gw.ToArray();
+                if (run == 0)
+                {
+                    first = got;
+                    double eW = SparseReference.RelativeError(got.AsSpan(0, want.Length), want);
+                    TestContext.Out.WriteLine($"cursor SDDMM {eW:E2} (nnz {want.Length})");
+                    Assert.That(eW, Is.LessThanOrEqualTo(Tolerance), "SDDMM");
+                }
+                else
+                {
+                    for (int q = 0; q < want.Length; q++)
+                    {
+                        Assert.That(BitConverter.SingleToInt32Bits(got[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
+                    }
+                }
+            }
+
+            // A new W under the same mask: Repack must rewrite the packed entries too.
+            var w2 = RandomFloats(rng, rows * cols);
+            dw.CopyFromHost(w2);
+            MaskedSparse.Repack(_acc, csr, dw.ReadOnly);
+            var spmm5 = new SpmmSplitTiling(threads, sub, chunkRows, 5);
+            _acc.DefaultStream.FillBytes(y.View, 0xFF);
+            _acc.DefaultStream.FillBytes(gx.View, 0xFF);
+            MaskedSparse.Spmm(_acc, csr, n, dx.ReadOnly, y.View, spmm5);
+            MaskedSparse.SpmmTransposed(_acc, csr, n, dY.ReadOnly, gx.View, spmm5);
+            _acc.Synchronize();
+            double eY2 = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w2, mask, rows, cols, n, x));
+            double eX2 = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w2, mask, rows, cols, n, dyHost));
+            TestContext.Out.WriteLine($"after repack, layout 5: SpMM {eY2:E2}, SpMM^T {eX2:E2}");
+            Assert.That(eY2, Is.LessThanOrEqualTo(Tolerance), "SpMM after repack");
+            Assert.That(eX2, Is.LessThanOrEqualTo(Tolerance), "SpMM^T after repack");
+        }
+    }
+
     [Test]
     public void MaskedWeights_StayExactlyZero_AndRepackGathers()
     {
@@ -299,6 +444,13 @@ public abstract class MaskedSparseSuite
 public sealed class CpuMaskedSparse : MaskedSparseSuite
 {
     protected override Accelerator CreateAccelerator() => new CpuAccelerator();
+}
+
+/// <summary>The CPU accelerator in its deterministic mode (fixed scheduling of blocks).</summary>
+[TestFixture]
+public sealed class CpuDeterministicMaskedSparse : MaskedSparseSuite
+{
+    protected override Accelerator CreateAccelerator() => new CpuAccelerator(CpuAcceleratorOptions.DeterministicDefault);
 }
 
 [TestFixture("Portable Computing Language")]
