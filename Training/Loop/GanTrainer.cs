@@ -28,6 +28,13 @@ public sealed class GanTrainer : IDisposable
     private readonly Accelerator _accelerator;
     private readonly AcceleratorStream _stream;
     private Tensor? _lastValues;
+    private long _standingStatisticsStep = -1;
+
+    /// <summary>Training-mode forwards that re-estimate the EMA generator's BatchNorm statistics before it samples.</summary>
+    public const int StandingPasses = 16;
+
+    /// <summary>Latents per standing-statistics forward.</summary>
+    public const int StandingBatch = 256;
 
     public GanTrainer(TrainConfig config, Accelerator accelerator)
     {
@@ -171,6 +178,11 @@ public sealed class GanTrainer : IDisposable
     public Tensor Generate(Tensor z, bool useEma)
     {
         var g = useEma && Ema is not null ? Ema.Model : G;
+        if (useEma && Ema is not null && _standingStatisticsStep != Step)
+        {
+            Ema.StandingStatistics(StandingPasses, StandingBatch, Config.Seed ^ 0x7374_616e_6469_6e67UL);
+            _standingStatisticsStep = Step;
+        }
         using var noGrad = Autograd.NoGrad();
         MathSettings.Default = Math;
         g.SetTraining(false);

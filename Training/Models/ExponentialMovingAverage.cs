@@ -55,5 +55,52 @@ public sealed class ExponentialMovingAverage : IDisposable
         }
     }
 
+    /// <summary>
+    /// BigGAN's "standing statistics": the averaged weights do not match the trained G's BatchNorm running
+    /// statistics, so before sampling, the EMA generator's statistics are re-estimated from its own
+    /// activations: running statistics reset, then <paramref name="passes"/> training-mode forwards of
+    /// <paramref name="batch"/> latents each, with momentum 1 / (k + 1) so the result is their exact average.
+    /// Latents come from a stream of their own (seed <paramref name="seed"/>): training draws nothing.
+    /// </summary>
+    public void StandingStatistics(int passes, int batch, ulong seed)
+    {
+        var norms = Model.NamedModules().Select(m => m.Module).OfType<Modules.BatchNorm2dLayer>().ToList();
+        if (norms.Count == 0)
+        {
+            return;
+        }
+        var momentum = norms.Select(n => n.Momentum).ToList();
+        using var noGrad = Tensors.Autograd.NoGrad();
+        var first = Model.Parameters()[0];
+        try
+        {
+            foreach (var n in norms)
+            {
+                using var scope = new Tensors.TensorScope(first.Accelerator);
+                n.RunningMean.CopyFrom(Tensors.Tensor.Zeros(first.Accelerator, [n.Channels], n.RunningMean.Stream));
+                n.RunningVar.CopyFrom(Tensors.Tensor.Ones(first.Accelerator, [n.Channels], n.RunningVar.Stream));
+            }
+            Model.SetTraining(true);
+            for (int k = 0; k < passes; k++)
+            {
+                foreach (var n in norms)
+                {
+                    n.Momentum = 1f / (k + 1);
+                }
+                using var scope = new Tensors.TensorScope(first.Accelerator);
+                var z = Tensors.Tensor.Empty(first.Accelerator, [batch, Model.Latent], first.Stream);
+                Ops.Rng.Philox.Normal(first.Stream, seed, (ulong)k * (ulong)z.Length, z.DenseView, z.Length);
+                Model.Forward(z);
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < norms.Count; i++)
+            {
+                norms[i].Momentum = momentum[i];
+            }
+        }
+    }
+
     public void Dispose() => Model.Dispose();
 }

@@ -217,7 +217,8 @@ public sealed class BatchNorm2dLayer : Module
 
     public Tensor RunningVar { get; internal set; }
 
-    public float Momentum { get; }
+    /// <summary>Running-statistics momentum (settable: standing statistics average with 1 / (k + 1)).</summary>
+    public float Momentum { get; internal set; }
 
     public float Eps { get; }
 
