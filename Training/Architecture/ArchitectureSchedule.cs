@@ -110,7 +110,19 @@ public sealed class ArchitectureSchedule(TrainConfig config)
     }
 
     private int[] LayerKeep(GanTrainer trainer, NetworkSide side) =>
-        [.. ArchitectureEditor.Widths(trainer, side).Select(w => Math.Max(Math.Min(_a.MinWidth, w), w - (int)MathF.Round(w * _a.PruneRatio)))];
+        [.. ArchitectureEditor.Widths(trainer, side).Select(w => Keep(w, w - (int)MathF.Round(w * _a.PruneRatio)))];
+
+    // The kept width: rounded down to prune_multiple (at most width / 8, so narrow layers are not over-pruned)
+    // when that leaves at least one multiple; never below min_width.
+    private int Keep(int width, int keep)
+    {
+        int m = Math.Max(1, Math.Min(_a.PruneMultiple, width / 8));
+        if (keep >= m && keep < width)
+        {
+            keep = keep / m * m;
+        }
+        return Math.Max(Math.Min(_a.MinWidth, width), keep);
+    }
 
     // One threshold over the network: filters ranked by their mean |w| (L1 over the filter's size, so that
     // layers of different fan-in compare), times |gamma| with l1-gamma; the lowest prune_ratio of all filters go.
@@ -126,7 +138,7 @@ public sealed class ArchitectureSchedule(TrainConfig config)
         }
         int remove = (int)MathF.Round(all.Count * _a.PruneRatio);
         var removed = all.OrderBy(x => x.Score).Take(remove).GroupBy(x => x.Link).ToDictionary(g => g.Key, g => g.Count());
-        return [.. links.Select((l, i) => Math.Max(Math.Min(_a.MinWidth, l.Width), l.Width - removed.GetValueOrDefault(i)))];
+        return [.. links.Select((l, i) => Keep(l.Width, l.Width - removed.GetValueOrDefault(i)))];
     }
 
     private IEnumerable<NetworkSide> Sides()

@@ -475,6 +475,10 @@ public static partial class ConfigLoader
         {
             yield return ("architecture.min_width", $"must be >= 1, got {a.MinWidth}");
         }
+        if (a.PruneMultiple < 1)
+        {
+            yield return ("architecture.prune_multiple", $"must be >= 1, got {a.PruneMultiple}");
+        }
         if ((a.SeedFactor < 1f || a.GrowEvery > 0 || a.PruneAt > 0) && c.Model.Family != "dcgan")
         {
             yield return ("architecture", $"growth and pruning support the dcgan family only, not {c.Model.Family}");
