@@ -107,11 +107,13 @@ public sealed class TrainingRun
                 outcome = RunOutcome.Interrupted;
                 break;
             }
+            sinceLog.Stop();   // architecture changes, sample grids and checkpoints are not step time
             foreach (var change in schedule.Apply(trainer))
             {
                 architecture.Add(change);
                 progress.Notice(change.ToString());
             }
+            sinceLog.Start();
             long next = trainer.Step + 1;
             bool log = next % cfg.LogEvery == 0 || next == cfg.Steps;
             trainer.TrainStep(feeder.Next, keepValues: log);
@@ -141,11 +143,17 @@ public sealed class TrainingRun
             }
             if (trainer.Step % cfg.SampleEvery == 0 || trainer.Step == cfg.Steps)
             {
+                accelerator.Synchronize();   // finish the steps first: only the sampling is excluded
+                sinceLog.Stop();
                 WriteSamples(trainer, gridLatents, Path.Combine(dir, "samples", $"step-{trainer.Step:D6}.png"));
+                sinceLog.Start();
             }
             if (trainer.Step % cfg.CheckpointEvery == 0 && trainer.Step < cfg.Steps)
             {
+                accelerator.Synchronize();
+                sinceLog.Stop();
                 SaveCheckpoint(trainer, feeder, config, checkpointPath);
+                sinceLog.Start();
             }
         }
         progress.Finish();

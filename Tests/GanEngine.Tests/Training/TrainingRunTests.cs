@@ -107,7 +107,7 @@ public sealed class TrainingRunTests
         TrainingRun.Execute(new TrainOptions { ConfigPath = config, OutDir = straight }, TextWriter.Null, CancellationToken.None);
         var rows = File.ReadAllLines(Path.Combine(straight, "architecture.csv"));
         Assert.That(rows, Has.Length.EqualTo(1 + 8), "three growth events and one pruning, each in G and D");
-        Assert.That(rows[1], Does.StartWith("3,G,conv0,grow (replicate),4,8,"));
+        Assert.That(rows[1], Does.StartWith("3,G,conv0,grow (net2wider),4,8,"));
         Assert.That(rows[^1], Does.StartWith("11,D,conv0,prune (L1),32,28,"), "29 rounded down to a multiple of 4 (32 / 8)");
         Assert.That(File.Exists(Path.Combine(straight, "architecture.svg")));
         var metrics = MetricsCsv.Read(Path.Combine(straight, MetricsCsv.FileName));
@@ -152,7 +152,7 @@ public sealed class TrainingRunTests
             Assert.That(report.ClassifierTestAccuracy, Is.GreaterThan(0.85), "the classifier learns the digits");
             var real = report.Rows[0];
             Assert.That(real.ClassesCovered, Is.EqualTo(10));
-            Assert.That(real.InceptionScore.Mean, Is.GreaterThan(6.0), "real digits are confident and spread over the classes");
+            Assert.That(real.InceptionScore.Mean, Is.GreaterThan(4.0), "real digits are confidently classified and spread over the classes (uniform guessing scores 1)");
             var generated = report.Rows[^1];
             Assert.That(generated.Fid, Is.GreaterThan(real.Fid), "an untrained generator is farther from the test split than real images");
             Assert.That(File.ReadAllText(Path.Combine(dir, "eval.md")), Does.Contain("Protocol:"));

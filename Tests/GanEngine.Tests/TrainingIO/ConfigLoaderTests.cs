@@ -14,7 +14,7 @@ public sealed class ConfigLoaderTests
     [Test]
     public void EveryPresetValidates()
     {
-        Assert.That(ConfigLoader.PresetNames, Is.EqualTo(new[] { "digits", "dcgan32", "sngan32" }));
+        Assert.That(ConfigLoader.PresetNames, Is.EqualTo(new[] { "digits", "dcgan32", "sngan32", "digits-spgan", "spgan32" }));
         foreach (string name in ConfigLoader.PresetNames)
         {
             TrainConfig c = ConfigLoader.Preset(name);
@@ -36,7 +36,7 @@ public sealed class ConfigLoaderTests
             Assert.That(digits.Model.Latent, Is.EqualTo(32));
             Assert.That(digits.Model.GWidth, Is.EqualTo(32));
             Assert.That(digits.Model.DWidth, Is.EqualTo(32));
-            Assert.That(digits.Model.EmaDecay, Is.EqualTo(0.999f));
+            Assert.That(digits.Model.EmaDecay, Is.EqualTo(0.99f));
             Assert.That(digits.Train.Batch, Is.EqualTo(64));
             Assert.That(digits.Train.Steps, Is.EqualTo(2000));
             Assert.That(digits.Train.LogEvery, Is.EqualTo(50));
@@ -328,9 +328,9 @@ public sealed class ConfigLoaderTests
     {
         string yaml = ConfigLoader.ToYaml(ConfigLoader.Preset("digits"));
         foreach (string key in new[] { "preset:", "seed:", "device:", "math:", "data:", "  dataset:", "  path: null", "  split:", "  prefetch:",
-                     "model:", "  family:", "  g_width: 32", "  d_width: 32", "  d_batch_norm: true", "  ema_decay: 0.999", "  ema_start: 0",
+                     "model:", "  family:", "  g_width: 32", "  d_width: 32", "  d_batch_norm: true", "  ema_decay: 0.99", "  ema_start: 0",
                      "loss:", "  kind: bce", "  d_steps: 1", "optim:", "  g:", "    lr: 0.0002", "    beta1: 0.5", "    weight_decay: 0", "  d:",
-                     "train:", "  steps: 2000", "  log_every: 50", "  sample_every: 250", "  checkpoint_every: 1000", "  grid_samples: 100" })
+                     "train:", "  steps: 2000", "  log_every: 50", "  sample_every: 250", "  checkpoint_every: 1000", "  grid_samples: 100", "architecture:", "  seed_factor: 1", "  prune_multiple: 8", "  real_target: 1" })
         {
             Assert.That(yaml, Does.Contain("\n" + key), key);
         }
