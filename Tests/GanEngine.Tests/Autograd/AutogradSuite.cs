@@ -9,25 +9,8 @@ namespace GanEngine.Tests.Autograd;
 /// <summary>Autograd of a composite graph against a hand-derived float64 reference, autograd
 /// semantics (accumulation, zeroing, no_grad, detach), and the allocator's steady state, on one
 /// accelerator (bound to each in TensorBindings.cs).</summary>
-public abstract class AutogradSuite
+public abstract class AutogradSuite : AcceleratorSuite
 {
-    protected Accelerator Acc { get; private set; } = null!;
-
-    protected abstract Accelerator CreateAccelerator();
-
-    [OneTimeSetUp]
-    public void CreateAcceleratorOnce() => Acc = CreateAccelerator();
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        if (Acc != null)
-        {
-            CachingAllocator.For(Acc).Dispose();
-            Acc.Dispose();
-        }
-    }
-
     private const int N = 3, C = 4, K = 5;
     private const float Slope = 0.2f;
 

@@ -16,30 +16,10 @@ namespace GanEngine.Tests.Nn;
 /// promises: gradients equal a hand-chained float64 reference, and a steady-state step neither
 /// waits for the device nor allocates from the driver (asserted by the accelerator's counters).
 /// </summary>
-public abstract class LayerNetworkSuite
+public abstract class LayerNetworkSuite : AcceleratorSuite
 {
     private const int N = 2, C = 3, H = 6, W = 6, O = 4, K = 3;
     private const float Slope = 0.2f;
-
-    protected Accelerator Acc { get; private set; } = null!;
-
-    protected abstract Accelerator CreateAccelerator();
-
-    [OneTimeSetUp]
-    public void CreateAcceleratorOnce() => Acc = CreateAccelerator();
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        if (Acc != null)
-        {
-            CachingAllocator.For(Acc).Dispose();
-            Acc.Dispose();
-        }
-    }
-
-    [SetUp]
-    public void NameAccelerator() => TestContext.Out.WriteLine($"accelerator: {Acc.Kind} {Acc.Name}");
 
     [Test]
     public void ConvBatchNormLeakyRelu_GradientsMatchHandChainedFloat64Reference()

@@ -10,30 +10,8 @@ namespace GanEngine.Tests.Ops;
 /// cross-entropy, index select, spectral norm on tensors): one accelerator per fixture, fresh random
 /// inputs (never zero), comparison with float64 references, norm-wise relative error, NaN never passes.
 /// </summary>
-public abstract class FunctionalOpsTestBase
+public abstract class FunctionalOpsTestBase : AcceleratorSuite
 {
-    /// <summary>The accelerator under test.</summary>
-    protected Accelerator Acc { get; private set; } = null!;
-
-    /// <summary>Creates the accelerator under test (once per fixture).</summary>
-    protected abstract Accelerator CreateAccelerator();
-
-    [OneTimeSetUp]
-    public void CreateAcceleratorOnce() => Acc = CreateAccelerator();
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        if (Acc != null)
-        {
-            CachingAllocator.For(Acc).Dispose();
-            Acc.Dispose();
-        }
-    }
-
-    [SetUp]
-    public void NameAccelerator() => TestContext.Out.WriteLine($"accelerator: {Acc.Kind} {Acc.Name}");
-
     /// <summary>Uniform in [lo, hi) with |x| &gt;= 1e-3 (never zero).</summary>
     protected static float[] RandomFloats(Random rng, int n, double lo = -1, double hi = 1)
     {

@@ -13,25 +13,8 @@ namespace GanEngine.Tests.Tensors;
 /// accelerator (TensorBindings.cs). Fresh random inputs (never zero), float64 references,
 /// fp32 tolerance: |got - ref| &lt;= 1e-5 + 1e-4 |ref| element-wise; NaN never passes.
 /// </summary>
-public abstract class TensorSuite
+public abstract class TensorSuite : AcceleratorSuite
 {
-    protected Accelerator Acc { get; private set; } = null!;
-
-    protected abstract Accelerator CreateAccelerator();
-
-    [OneTimeSetUp]
-    public void CreateAcceleratorOnce() => Acc = CreateAccelerator();
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        if (Acc != null)
-        {
-            CachingAllocator.For(Acc).Dispose();
-            Acc.Dispose();
-        }
-    }
-
     private static readonly int[][] Shapes = [[7], [3, 5], [2, 3, 4, 5], [1, 3, 17, 2]];
 
     private static float[] Random(Random rng, int n, double lo = -2, double hi = 2, bool positive = false)

@@ -18,25 +18,8 @@ namespace GanEngine.Tests.Training;
 /// removed channels zeroed; Adam's moments follow the surviving and copied weights; a run that grows and
 /// prunes resumes bit-exactly from its checkpoint.
 /// </summary>
-public abstract class ArchitectureSuite
+public abstract class ArchitectureSuite : AcceleratorSuite
 {
-    protected Accelerator Acc { get; private set; } = null!;
-
-    protected abstract Accelerator CreateAccelerator();
-
-    [OneTimeSetUp]
-    public void CreateAcceleratorOnce() => Acc = CreateAccelerator();
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        if (Acc != null)
-        {
-            CachingAllocator.For(Acc).Dispose();
-            Acc.Dispose();
-        }
-    }
-
     private static TrainConfig Config()
     {
         var c = GanTrainingSuite.TinyConfig(resolution: 16);

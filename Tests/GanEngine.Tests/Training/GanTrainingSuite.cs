@@ -18,25 +18,8 @@ namespace GanEngine.Tests.Training;
 /// normalisation, the EMA update, a steady-state step without host synchronisation or driver allocation,
 /// and a bit-exact resume from a checkpoint file.
 /// </summary>
-public abstract class GanTrainingSuite
+public abstract class GanTrainingSuite : AcceleratorSuite
 {
-    protected Accelerator Acc { get; private set; } = null!;
-
-    protected abstract Accelerator CreateAccelerator();
-
-    [OneTimeSetUp]
-    public void CreateAcceleratorOnce() => Acc = CreateAccelerator();
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        if (Acc != null)
-        {
-            CachingAllocator.For(Acc).Dispose();
-            Acc.Dispose();
-        }
-    }
-
     /// <summary>A small but complete config: DCGAN at 8x8 (digits' own size), narrow, small batch.</summary>
     internal static TrainConfig TinyConfig(string family = "dcgan", int resolution = 8, string loss = "bce")
     {
