@@ -257,6 +257,15 @@ internal static class ConvLaunch
     /// <summary><see cref="Plan.Tile"/> of the direct kernel (<see cref="ConvDirect"/>, FP32) for the dgrad form.</summary>
     internal const int DirectTile = 9;
 
+    /// <summary><see cref="Plan.Tile"/> of <see cref="ConvNarrow.Dgrad"/> (dgrad form, big side of at most 4 channels):
+    /// NarrowTile + b runs 2^b images per thread (b = 0, 1, 2).</summary>
+    internal const int NarrowTile = 10;
+
+    /// <summary>Whether <see cref="ConvNarrow.Dgrad"/> takes this dgrad form: at most 4 channels on the big side, at most 16 taps
+    /// per stride phase (a 32-bit tap mask, registers), its weight table within 48 KiB of shared memory.</summary>
+    internal static bool NarrowFits(in Geometry g) =>
+        !g.DgradIsGemm && g.C <= 4 && ((g.K + g.S - 1) / g.S) * ((g.KW + g.S - 1) / g.S) <= 16 && (long)g.Oc * ConvNarrow.WeightStride(g.C, g.K, g.KW, g.S) * sizeof(float) <= 48 * 1024;
+
     /// <summary>Set by the tuning sweep (tools/Bench convtune) to try plans; null in normal use.</summary>
     internal static Func<int, Geometry, Plan?>? PlanOverride { get; set; }
 
@@ -279,6 +288,10 @@ internal static class ConvLaunch
     internal static Plan HeuristicPlan(int kernelMode, in Geometry g)
     {
         var (m, n, _, z) = GemmShape(kernelMode, g, 1);
+        if (kernelMode == 1 && NarrowFits(g))
+        {
+            return new Plan(NarrowTile + 1, 1);
+        }
         if (kernelMode == 2)
         {
             var tw = TileFor(n, long.MaxValue);
@@ -443,6 +456,19 @@ internal static class ConvLaunch
         ConvDirect.LaunchWgrad(launcher, DirectConfig((long)DirectGroups(g.Oc) * g.C * g.K * g.KW),
             g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, small, big, gradWeight);
 
+    /// <summary>Dgrad form through <see cref="ConvNarrow.Dgrad"/>: <paramref name="images"/> images per thread, 256 threads per block,
+    /// grid y = stride phases; TF32 rounds the operands as the tensor-core path does.</summary>
+    internal static void NarrowDgrad(IKernelLauncher launcher, MathMode mode, in Geometry g, int images, ReadOnlyView<float> small,
+        ReadOnlyView<float> weight, ReadOnlyView<float>? bias, ArrayView<float> output)
+    {
+        int s = g.S;
+        long threads = (long)((g.Batch + images - 1) / images) * ((g.H + s - 1) / s) * ((g.W + s - 1) / s);
+        int shared = g.Oc * ConvNarrow.WeightStride(g.C, g.K, g.KW, s) * sizeof(float);
+        var config = new LaunchConfig(new Dim3((int)((threads + 255) / 256), s * s), new Dim3(256), shared);
+        ConvNarrow.LaunchDgrad(launcher, config, g.Batch, bias.HasValue ? 1 : 0, small, weight, bias ?? weight, output,
+            g.C, g.K, g.KW, s, images, mode == MathMode.Tf32 ? 1 : 0, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
+    }
+
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
     /// 2 wgrad (grid z = splits).</summary>
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
@@ -453,6 +479,11 @@ internal static class ConvLaunch
         if (kernelMode == 1 && plan.Tile == DirectTile)
         {
             DirectDgrad(launcher, g, a, b, bias, output);
+            return;
+        }
+        if (kernelMode == 1 && plan.Tile is >= NarrowTile and <= NarrowTile + 2 && NarrowFits(g))
+        {
+            NarrowDgrad(launcher, mode, g, 1 << (plan.Tile - NarrowTile), a, b, bias, output);
             return;
         }
         var (m, n, k, z) = GemmShape(kernelMode, g, splits);
