@@ -251,8 +251,24 @@ internal static class ConvLaunch
     /// MODE 1 only) and split-K count (MODES 0 and 2; 1 elsewhere).</summary>
     internal readonly record struct Plan(int Tile, int Splits);
 
-    /// <summary>TF32 warp layouts (WM, WN, TM, TN): block tile (16 WM TM) x (8 WN TN): 128x128, 128x64, 128x32, 128x16.</summary>
-    internal static readonly (int Wm, int Wn, int Tm, int Tn)[] Tiles = [(2, 2, 4, 8), (2, 2, 4, 4), (4, 1, 2, 4), (4, 1, 2, 2)];
+    /// <summary>TF32 warp layouts (WM, WN, TM, TN): block tile (16 WM TM) x (8 WN TN): 128x128, 128x64, 128x32, 128x16 (4 warps),
+    /// and 256x128 (8 warps; only where <see cref="WideFits"/>).</summary>
+    internal static readonly (int Wm, int Wn, int Tm, int Tn)[] Tiles = [(2, 2, 4, 8), (2, 2, 4, 4), (4, 1, 2, 4), (4, 1, 2, 2), (4, 2, 4, 8)];
+
+    /// <summary><see cref="Plan.Tile"/> of the 256x128 tile.</summary>
+    internal const int WideTile = 4;
+
+    /// <summary>Whether the 256x128 tile (8 warps) can run kernel mode 0 or 1 of <paramref name="g"/>: it exists only in the fast
+    /// gather of <see cref="ConvImplicitGemm.Tf32"/> (geometry compiled in, K tiles of whole kernel rows resp. phase taps).</summary>
+    internal static bool WideFits(int kernelMode, in Geometry g)
+    {
+        if (kernelMode == 0)
+        {
+            return 8 % g.KW == 0 && g.C % (Bk / g.KW) == 0;
+        }
+        int taps = ((g.K + g.S - 1) / g.S) * ((g.KW + g.S - 1) / g.S);
+        return kernelMode == 1 && !g.DgradIsGemm && 8 % taps == 0 && g.Oc * taps % Bk == 0;
+    }
 
     /// <summary><see cref="Plan.Tile"/> of the direct kernel (<see cref="ConvDirect"/>, FP32) for the dgrad form.</summary>
     internal const int DirectTile = 9;
@@ -504,7 +520,8 @@ internal static class ConvLaunch
         int spec = SpecializeGeometry(launcher);
         int gc = spec * g.C, gh = spec * g.H, gw = spec * g.W, goc = spec * g.Oc, goh = spec * g.Oh, gow = spec * g.Ow, gpad = spec * g.Pad;
         // OpenCL (spec 0) keeps the one 128 x 128 variant: every other variant would be one more program build.
-        var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : Tiles[plan.Tile is >= 0 and < 4 ? plan.Tile : 0];
+        int tileIndex = plan.Tile is >= 0 and < 4 || (plan.Tile == WideTile && WideFits(kernelMode, g)) ? plan.Tile : 0;
+        var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : Tiles[tileIndex];
         int bm = t.Wm * t.Tm * 16, bn = TileN(t);
         int shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))

@@ -69,6 +69,10 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         {
             tiles = [0, 1];
         }
+        if (mode <= 1 && n > 64 && ConvLaunch.WideFits(mode, g))
+        {
+            tiles = [.. tiles, ConvLaunch.WideTile];
+        }
         var list = new List<ConvLaunch.Plan>();
         foreach (int t in tiles)
         {
