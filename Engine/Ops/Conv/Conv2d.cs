@@ -258,13 +258,20 @@ internal static class ConvLaunch
     /// <summary><see cref="Plan.Tile"/> of the 256x128 tile.</summary>
     internal const int WideTile = 4;
 
-    /// <summary>Whether the 256x128 tile (8 warps) can run kernel mode 0 or 1 of <paramref name="g"/>: it exists only in the fast
-    /// gather of <see cref="ConvImplicitGemm.Tf32"/> (geometry compiled in, K tiles of whole kernel rows resp. phase taps).</summary>
+    /// <summary>Whether the 256x128 tile (8 warps) can run kernel mode 0, 1 or 2 of <paramref name="g"/>: it exists only in the fast
+    /// gather of <see cref="ConvImplicitGemm.Tf32"/> (geometry compiled in, K tiles of whole kernel rows, phase taps resp. output rows).</summary>
     internal static bool WideFits(int kernelMode, in Geometry g)
     {
         if (kernelMode == 0)
         {
             return 8 % g.KW == 0 && g.C % (Bk / g.KW) == 0;
+        }
+        if (kernelMode == 2)
+        {
+            // MODE 2's fast gather: K tiles of whole output rows (or whole images), N 128 wide.
+            int ohw = g.Oh * g.Ow;
+            return g.Oh <= 32 && g.Ow <= 32 && g.C * g.K * g.KW >= 128 &&
+                ((ohw % Bk == 0 && Bk % g.Ow == 0) || Bk % ohw == 0) && (ohw % Bk == 0 ? Bk : ohw) % 8 == 0;
         }
         int taps = ((g.K + g.S - 1) / g.S) * ((g.KW + g.S - 1) / g.S);
         return kernelMode == 1 && !g.DgradIsGemm && 8 % taps == 0 && g.Oc * taps % Bk == 0;
@@ -306,7 +313,7 @@ internal static class ConvLaunch
         var (m, n, _, z) = GemmShape(kernelMode, g, 1);
         if (kernelMode == 1 && NarrowFits(g))
         {
-            return new Plan(NarrowTile + 1, 1);
+            return new Plan(NarrowTile, 1);
         }
         if (kernelMode == 2)
         {
@@ -482,7 +489,8 @@ internal static class ConvLaunch
         int shared = g.Oc * ConvNarrow.WeightStride(g.C, g.K, g.KW, s) * sizeof(float);
         var config = new LaunchConfig(new Dim3((int)((threads + 255) / 256), s * s), new Dim3(256), shared);
         ConvNarrow.LaunchDgrad(launcher, config, g.Batch, bias.HasValue ? 1 : 0, small, weight, bias ?? weight, output,
-            g.C, g.K, g.KW, s, images, mode == MathMode.Tf32 ? 1 : 0, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
+            g.C, g.K, g.KW, s, images, mode == MathMode.Tf32 ? 1 : 0, 8 / images, ((g.K + s - 1) / s) * ((g.KW + s - 1) / s),
+            g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
     }
 
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),

@@ -348,14 +348,14 @@ public static partial class ConvImplicitGemm
         int ohwF = G != 0 && GOH * GOW > 0 ? GOH * GOW : 1;
         // 8 warps (WM WN = 8, the 256 x 128 tile): only through the fast gather of MODES 0/1 (the host checks), where thread tid
         // owns A row tid (BM = threads) and the B mapping of 128 threads repeats over two halves of each K tile's 8-k chunks (kHalf).
-        int fast = G != 0 && WM * TM * 16 == WM * WN * 32 && (WN * TN * 8 >= 64 || MODE <= 1) && (WM * WN == 4 || MODE <= 1) &&
+        int fast = G != 0 && WM * TM * 16 == WM * WN * 32 && (WN * TN * 8 >= 64 || MODE <= 1) &&
             ((MODE == 0 && 8 % KW == 0 && GC % (BK / KW) == 0) ||
              (MODE == 1 && 8 % taps == 0 && (GOC * taps) % BK == 0) ||
              (MODE == 2 && WN * TN * 8 == 128 && GOH <= 32 && GOW <= 32 &&
               ((ohwF % BK == 0 && BK % GOW == 0) || BK % ohwF == 0) && (ohwF % BK == 0 ? BK : ohwF) % 8 == 0)) ? 1 : 0;
         int fPeriod = ohwF % BK == 0 ? BK : ohwF;
         int fBn = WN * TN * 8;
-        int fL = BK * fBn / 128;
+        int fL = BK * fBn / (WM * WN * 32);
         int fCc = tid % fBn;
         int fKl0 = (tid / fBn) * fL;
         int fRow = rowStart + tid;
@@ -469,9 +469,9 @@ public static partial class ConvImplicitGemm
                     {
                         for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
                         {
-                            smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
+                            smem[stage + storeA + (kHalf * (WM * TM) * Chunk) + ((l + ((l / (WM * TM)) * (kReps - 1) * (WM * TM))) * Chunk)] = Mma.ToTf32(nextA[l]);
                         }
-                        for (int j = 0; j < BK * (WN * TN * 8) / 128; j++)
+                        for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
                         {
                             smem[stage + fStoreB + ((j >> 3) * (WN * TN / 2) * Chunk) + (4 * (j & 3)) + ((j >> 2) & 1)] = Mma.ToTf32(nextB[j]);
                         }
@@ -569,19 +569,21 @@ public static partial class ConvImplicitGemm
                         for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
                         {
                             float v = 0f;
-                            int kc8 = (l / (WM * TM)) * 8;
+                            int kc8 = (((l / (WM * TM)) * kReps) + kHalf) * 8;
                             if (((vRowMask >> (l % (WM * TM))) & 1) != 0 && kc8 + kkA < kRem)
                             {
                                 v = a[ta + ((l % (WM * TM)) * 16 * oh * ow) + ((kc8 / fPeriod) * oc * oh * ow) + (kc8 % fPeriod)];
                             }
                             nextA[l] = v;
                         }
-                        for (int j = 0; j < BK; j++)
+                        for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
                         {
+                            // 8 warps: this thread's half of the tile's k starts at fKl0 (0 with 4 warps).
+                            int jj = fKl0 + j;
                             float v = 0f;
-                            if (j < kRem && ((yBits >> ((j % fPeriod) / ow)) & (fMaskB >> ((j % fPeriod) % ow)) & 1) != 0)
+                            if (jj < kRem && ((yBits >> ((jj % fPeriod) / ow)) & (fMaskB >> ((jj % fPeriod) % ow)) & 1) != 0)
                             {
-                                v = b[tb + ((j / fPeriod) * c * h * w) + (((j % fPeriod) / ow) * S * w) + (((j % fPeriod) % ow) * S)];
+                                v = b[tb + ((jj / fPeriod) * c * h * w) + (((jj % fPeriod) / ow) * S * w) + (((jj % fPeriod) % ow) * S)];
                             }
                             nextB[j] = v;
                         }

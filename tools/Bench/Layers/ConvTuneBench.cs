@@ -69,7 +69,7 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         {
             tiles = [0, 1];
         }
-        if (mode <= 1 && n > 64 && ConvLaunch.WideFits(mode, g))
+        if (n > 64 && ConvLaunch.WideFits(mode, g))
         {
             tiles = [.. tiles, ConvLaunch.WideTile];
         }

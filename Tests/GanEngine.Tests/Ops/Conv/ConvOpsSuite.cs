@@ -203,11 +203,14 @@ public abstract class ConvOpsSuite
         Compare("bias gradient", Download(dgb, shape.OutChannels), ConvReference.BiasGrad(n, oc, oh * ow, gd), MathMode.StrictFp32);
     }
 
-    /// <summary>Plans the heuristic does not pick on these shapes, forced for the forward form and the input gradient: the 256x128
-    /// tile (8 warps, fast gather only) and the narrow dgrad kernel with 1, 2 and 4 images per thread (batch 5: a partial group).</summary>
+    /// <summary>Plans the heuristic does not pick on these shapes, forced for the forward form and the input gradient (the wide tile
+    /// also for the weight gradient): the 256x128 tile (8 warps, fast gather only) and the narrow dgrad kernel with 1, 2 and 4 images per thread (batch 5: a partial group).</summary>
     [TestCase(3, 16, 16, 16, 24, ConvLaunch.WideTile, MathMode.Tf32)]
     [TestCase(2, 32, 8, 8, 16, ConvLaunch.WideTile, MathMode.Tf32)]
     [TestCase(1, 8, 8, 8, 8, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(2, 8, 16, 16, 16, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(3, 16, 8, 8, 8, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(2, 8, 8, 8, 8, ConvLaunch.WideTile, MathMode.Tf32)]
     [TestCase(5, 3, 6, 6, 8, ConvLaunch.NarrowTile + 2, MathMode.Tf32)]
     [TestCase(5, 3, 10, 12, 16, ConvLaunch.NarrowTile, MathMode.Tf32)]
     [TestCase(5, 3, 10, 12, 16, ConvLaunch.NarrowTile + 1, MathMode.StrictFp32)]
@@ -216,7 +219,9 @@ public abstract class ConvOpsSuite
     {
         var shape = new Conv2dShape(b, ic, h, w, oc, 4, 4, 2, 2, 1, 1);
         var geometry = ConvLaunch.Geometry.Of(shape);
-        ConvLaunch.PlanOverride = (md, geo) => md <= 1 && geo == geometry ? new ConvLaunch.Plan(tile, 1) : null;
+        // The wide tile also for the weight gradient (split 2 where the batch allows).
+        ConvLaunch.PlanOverride = (md, geo) => geo != geometry ? null : md <= 1 ? new ConvLaunch.Plan(tile, 1) :
+            tile == ConvLaunch.WideTile ? new ConvLaunch.Plan(tile, 2) : null;
         try
         {
             RunConv(shape, true, mode, ConvAlgorithm.ImplicitGemm);
