@@ -311,7 +311,8 @@ internal static class ConvLaunch
     internal static Plan HeuristicPlan(int kernelMode, in Geometry g)
     {
         var (m, n, _, z) = GemmShape(kernelMode, g, 1);
-        if (kernelMode == 1 && NarrowFits(g))
+        // The narrow kernel needs many threads (one per big-side pixel): measured at batch 256 only (65536 phase pixels x 4 phases).
+        if (kernelMode == 1 && NarrowFits(g) && (long)g.Batch * g.H * g.W >= 1 << 18)
         {
             return new Plan(NarrowTile, 1);
         }

@@ -318,7 +318,8 @@ public static partial class ConvImplicitGemm
         int storeB = aFloats + ((gB >> 1) * 36) + ((gB & 1) * 16) + (4 * (kB & 3)) + (kB >> 2) + (2 * (nn >> 3));
         int readLane = ((lane >> 3) * 36) + ((lane & 7) * 4);
         int kReps = WM * WN / 4;
-        int kHalf = tid >> 7;
+        // Compile-time 0 with 4 warps (run 2: a run-time 0 here put divisions into MODE 2's A addresses: wgrad 0.18 -> 0.75 ms).
+        int kHalf = WM * WN == 4 ? 0 : tid >> 7;
         storeB += kHalf * (WN * TN / 2) * Chunk;
 
         // Hoisted index decompositions: this thread's WM TM A rows and WN TN / 2 B columns.
@@ -579,7 +580,7 @@ public static partial class ConvImplicitGemm
                         for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
                         {
                             // 8 warps: this thread's half of the tile's k starts at fKl0 (0 with 4 warps).
-                            int jj = fKl0 + j;
+                            int jj = (WM * WN == 4 ? 0 : fKl0) + j;
                             float v = 0f;
                             if (jj < kRem && ((yBits >> ((jj % fPeriod) / ow)) & (fMaskB >> ((jj % fPeriod) % ow)) & 1) != 0)
                             {
