@@ -251,11 +251,43 @@ internal static class ConvLaunch
     /// MODE 1 only) and split-K count (MODES 0 and 2; 1 elsewhere).</summary>
     internal readonly record struct Plan(int Tile, int Splits);
 
-    /// <summary>TF32 warp layouts (WM, WN, TM, TN): block tile (16 WM TM) x (8 WN TN): 128x128, 128x64, 128x32, 128x16.</summary>
-    internal static readonly (int Wm, int Wn, int Tm, int Tn)[] Tiles = [(2, 2, 4, 8), (2, 2, 4, 4), (4, 1, 2, 4), (4, 1, 2, 2)];
+    /// <summary>TF32 warp layouts (WM, WN, TM, TN): block tile (16 WM TM) x (8 WN TN): 128x128, 128x64, 128x32, 128x16 (4 warps),
+    /// and 256x128 (8 warps; only where <see cref="WideFits"/>).</summary>
+    internal static readonly (int Wm, int Wn, int Tm, int Tn)[] Tiles = [(2, 2, 4, 8), (2, 2, 4, 4), (4, 1, 2, 4), (4, 1, 2, 2), (4, 2, 4, 8)];
+
+    /// <summary><see cref="Plan.Tile"/> of the 256x128 tile.</summary>
+    internal const int WideTile = 4;
+
+    /// <summary>Whether the 256x128 tile (8 warps) can run kernel mode 0, 1 or 2 of <paramref name="g"/>: it exists only in the fast
+    /// gather of <see cref="ConvImplicitGemm.Tf32"/> (geometry compiled in, K tiles of whole kernel rows, phase taps resp. output rows).</summary>
+    internal static bool WideFits(int kernelMode, in Geometry g)
+    {
+        if (kernelMode == 0)
+        {
+            return 8 % g.KW == 0 && g.C % (Bk / g.KW) == 0;
+        }
+        if (kernelMode == 2)
+        {
+            // MODE 2's fast gather: K tiles of whole output rows (or whole images), N 128 wide.
+            int ohw = g.Oh * g.Ow;
+            return g.Oh <= 32 && g.Ow <= 32 && g.C * g.K * g.KW >= 128 &&
+                ((ohw % Bk == 0 && Bk % g.Ow == 0) || Bk % ohw == 0) && (ohw % Bk == 0 ? Bk : ohw) % 8 == 0;
+        }
+        int taps = ((g.K + g.S - 1) / g.S) * ((g.KW + g.S - 1) / g.S);
+        return kernelMode == 1 && !g.DgradIsGemm && 8 % taps == 0 && g.Oc * taps % Bk == 0;
+    }
 
     /// <summary><see cref="Plan.Tile"/> of the direct kernel (<see cref="ConvDirect"/>, FP32) for the dgrad form.</summary>
     internal const int DirectTile = 9;
+
+    /// <summary><see cref="Plan.Tile"/> of <see cref="ConvNarrow.Dgrad"/> (dgrad form, big side of at most 4 channels):
+    /// NarrowTile + b runs 2^b images per thread (b = 0, 1, 2).</summary>
+    internal const int NarrowTile = 10;
+
+    /// <summary>Whether <see cref="ConvNarrow.Dgrad"/> takes this dgrad form: at most 4 channels on the big side, at most 16 taps
+    /// per stride phase (a 32-bit tap mask, registers), its weight table within 48 KiB of shared memory.</summary>
+    internal static bool NarrowFits(in Geometry g) =>
+        !g.DgradIsGemm && g.C <= 4 && ((g.K + g.S - 1) / g.S) * ((g.KW + g.S - 1) / g.S) <= 16 && (long)g.Oc * ConvNarrow.WeightStride(g.C, g.K, g.KW, g.S) * sizeof(float) <= 48 * 1024;
 
     /// <summary>Set by the tuning sweep (tools/Bench convtune) to try plans; null in normal use.</summary>
     internal static Func<int, Geometry, Plan?>? PlanOverride { get; set; }
@@ -279,6 +311,11 @@ internal static class ConvLaunch
     internal static Plan HeuristicPlan(int kernelMode, in Geometry g)
     {
         var (m, n, _, z) = GemmShape(kernelMode, g, 1);
+        // The narrow kernel needs many threads (one per big-side pixel): measured at batch 256 only (65536 phase pixels x 4 phases).
+        if (kernelMode == 1 && NarrowFits(g) && (long)g.Batch * g.H * g.W >= 1 << 18)
+        {
+            return new Plan(NarrowTile, 1);
+        }
         if (kernelMode == 2)
         {
             var tw = TileFor(n, long.MaxValue);
@@ -443,6 +480,20 @@ internal static class ConvLaunch
         ConvDirect.LaunchWgrad(launcher, DirectConfig((long)DirectGroups(g.Oc) * g.C * g.K * g.KW),
             g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, small, big, gradWeight);
 
+    /// <summary>Dgrad form through <see cref="ConvNarrow.Dgrad"/>: <paramref name="images"/> images per thread, 256 threads per block,
+    /// grid y = stride phases; TF32 rounds the operands as the tensor-core path does.</summary>
+    internal static void NarrowDgrad(IKernelLauncher launcher, MathMode mode, in Geometry g, int images, ReadOnlyView<float> small,
+        ReadOnlyView<float> weight, ReadOnlyView<float>? bias, ArrayView<float> output)
+    {
+        int s = g.S;
+        long threads = (long)((g.Batch + images - 1) / images) * ((g.H + s - 1) / s) * ((g.W + s - 1) / s);
+        int shared = g.Oc * ConvNarrow.WeightStride(g.C, g.K, g.KW, s) * sizeof(float);
+        var config = new LaunchConfig(new Dim3((int)((threads + 255) / 256), s * s), new Dim3(256), shared);
+        ConvNarrow.LaunchDgrad(launcher, config, g.Batch, bias.HasValue ? 1 : 0, small, weight, bias ?? weight, output,
+            g.C, g.K, g.KW, s, images, mode == MathMode.Tf32 ? 1 : 0, 8 / images, ((g.K + s - 1) / s) * ((g.KW + s - 1) / s),
+            g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
+    }
+
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
     /// 2 wgrad (grid z = splits).</summary>
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
@@ -453,6 +504,11 @@ internal static class ConvLaunch
         if (kernelMode == 1 && plan.Tile == DirectTile)
         {
             DirectDgrad(launcher, g, a, b, bias, output);
+            return;
+        }
+        if (kernelMode == 1 && plan.Tile is >= NarrowTile and <= NarrowTile + 2 && NarrowFits(g))
+        {
+            NarrowDgrad(launcher, mode, g, 1 << (plan.Tile - NarrowTile), a, b, bias, output);
             return;
         }
         var (m, n, k, z) = GemmShape(kernelMode, g, splits);
@@ -473,7 +529,8 @@ internal static class ConvLaunch
         int spec = SpecializeGeometry(launcher);
         int gc = spec * g.C, gh = spec * g.H, gw = spec * g.W, goc = spec * g.Oc, goh = spec * g.Oh, gow = spec * g.Ow, gpad = spec * g.Pad;
         // OpenCL (spec 0) keeps the one 128 x 128 variant: every other variant would be one more program build.
-        var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : Tiles[plan.Tile is >= 0 and < 4 ? plan.Tile : 0];
+        int tileIndex = plan.Tile is >= 0 and < 4 || (plan.Tile == WideTile && WideFits(kernelMode, g)) ? plan.Tile : 0;
+        var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : Tiles[tileIndex];
         int bm = t.Wm * t.Tm * 16, bn = TileN(t);
         int shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))

@@ -22,9 +22,15 @@ internal static class ConvTuning
         // (mode, batch, c, h, w, oc, oh, ow, kh, kw, s, pad, tile, splits) in the conv view (a transposed convolution's forward is
         // mode 1 and its input gradient mode 0 of the convolution with the roles swapped). Run 1 of 2026-11-21 (H200, sweep medians
         // of 20 launches; docs/results/2026-11-21-h200-convtune/convtune.log); only entries that beat the heuristic by over 5 %.
-        // Tiles: 0 = 128x128, 1 = 128x64, 2 = 128x32, 3 = 128x16.
+        // Tiles: 0 = 128x128, 1 = 128x64, 2 = 128x32, 3 = 128x16, 4 = 256x128 (8 warps; ConvLaunch.WideFits shapes only).
         Add(table, 2, 256, 3, 32, 32, 128, 16, 16, 4, 4, 2, 1, 1, 256);  // conv1 / convT4 wgrad: 128x64/s128 0.0511 -> s256 0.0394 ms
-        Add(table, 0, 256, 256, 8, 8, 512, 4, 4, 4, 4, 2, 1, 0, 2);      // conv3 fwd / convT2 input grad: 128x64/s1 0.2610 -> 128x128/s2 0.1927 ms
+        // Run 1 of branch convk (2026-11-21, docs/results/2026-11-21-h200-convk/convtune-run1.log, confirmed in run 3): the 256x128 tile (4 = ConvLaunch.WideTile).
+        Add(table, 0, 256, 256, 8, 8, 512, 4, 4, 4, 4, 2, 1, 4, 2);      // conv3 fwd / convT2 input grad: 128x128/s2 0.1927 -> 256x128/s2 0.1837 ms
+        Add(table, 1, 256, 256, 8, 8, 512, 4, 4, 4, 4, 2, 1, 4, 1);      // conv3 input grad / convT2 fwd: 128x128 0.1881 -> 256x128 0.1600 ms
+        Add(table, 0, 256, 128, 16, 16, 256, 8, 8, 4, 4, 2, 1, 4, 1);    // conv2 fwd / convT3 input grad: 128x128/s1 0.1855 -> 256x128/s1 0.1712 ms
+        Add(table, 1, 256, 128, 16, 16, 256, 8, 8, 4, 4, 2, 1, 4, 1);    // conv2 input grad / convT3 fwd: 128x128 0.2068 -> 256x128 0.1940 ms
+        // Wgrad (MODE 2) with the wide tile loses (run 3: conv2 256x128/s8 0.376 ms vs 128x128/s8 0.182; conv3 256x128/s2 0.441 vs
+        // 0.159): not in the table.
         Add(table, 0, 256, 512, 4, 4, 1, 1, 1, 4, 4, 1, 0, 2, 64);       // conv4 fwd: 128x16/s32 0.0375 -> 128x32/s64 0.0215 ms
         Add(table, 2, 256, 512, 4, 4, 1, 1, 1, 4, 4, 1, 0, 1, 1);        // conv4 wgrad: 128x128/s1 0.0237 -> 128x64/s1 0.0154 ms
         Add(table, 2, 256, 512, 4, 4, 128, 1, 1, 4, 4, 1, 0, 1, 1);      // convT1 wgrad: 128x128/s1 0.0245 -> 128x64/s1 0.0192 ms

@@ -246,9 +246,10 @@ public static partial class ConvImplicitGemm
     }
 
     /// <summary>TF32 tensor-core implicit GEMM (see the class remarks). Grid (ceil(N/BN), ceil(M/BM), phases or splits);
-    /// WM * WN must be 4 (block tiles used: 128x128, 128x64, 128x16).</summary>
+    /// WM * WN must be 4 (block tiles used: 128x128, 128x64, 128x32, 128x16), or 8 with WM TM 16 = 256 (the 256x128 tile) for MODES 0/1
+    /// when the fast gather applies (G != 0; the host checks).</summary>
     [Kernel]
-    [LaunchBounds(128, 1)]
+    [LaunchBounds(256, 1)]
     public static void Tf32(
         int cArg, int hArg, int wArg, int ocArg, int ohArg, int owArg, int padArg,
         int mArg, int nArg, int kArg, int kSplit, int hasBias,
@@ -316,6 +317,10 @@ public static partial class ConvImplicitGemm
         int columnB = columnStart + nn;
         int storeB = aFloats + ((gB >> 1) * 36) + ((gB & 1) * 16) + (4 * (kB & 3)) + (kB >> 2) + (2 * (nn >> 3));
         int readLane = ((lane >> 3) * 36) + ((lane & 7) * 4);
+        int kReps = WM * WN / 4;
+        // Compile-time 0 with 4 warps (run 2: a run-time 0 here put divisions into MODE 2's A addresses: wgrad 0.18 -> 0.75 ms).
+        int kHalf = WM * WN == 4 ? 0 : tid >> 7;
+        storeB += kHalf * (WN * TN / 2) * Chunk;
 
         // Hoisted index decompositions: this thread's WM TM A rows and WN TN / 2 B columns.
         for (int t = 0; t < WM * TM; t++)
@@ -342,14 +347,16 @@ public static partial class ConvImplicitGemm
         int taps = ((KH + S - 1) / S) * ((KW + S - 1) / S);
         int twP = (KW + S - 1) / S;
         int ohwF = G != 0 && GOH * GOW > 0 ? GOH * GOW : 1;
-        int fast = G != 0 && WM * TM * 16 == 128 && (WN * TN * 8 >= 64 || MODE <= 1) &&
+        // 8 warps (WM WN = 8, the 256 x 128 tile): only through the fast gather of MODES 0/1 (the host checks), where thread tid
+        // owns A row tid (BM = threads) and the B mapping of 128 threads repeats over two halves of each K tile's 8-k chunks (kHalf).
+        int fast = G != 0 && WM * TM * 16 == WM * WN * 32 && (WN * TN * 8 >= 64 || MODE <= 1) &&
             ((MODE == 0 && 8 % KW == 0 && GC % (BK / KW) == 0) ||
              (MODE == 1 && 8 % taps == 0 && (GOC * taps) % BK == 0) ||
              (MODE == 2 && WN * TN * 8 == 128 && GOH <= 32 && GOW <= 32 &&
               ((ohwF % BK == 0 && BK % GOW == 0) || BK % ohwF == 0) && (ohwF % BK == 0 ? BK : ohwF) % 8 == 0)) ? 1 : 0;
         int fPeriod = ohwF % BK == 0 ? BK : ohwF;
         int fBn = WN * TN * 8;
-        int fL = BK * fBn / 128;
+        int fL = BK * fBn / (WM * WN * 32);
         int fCc = tid % fBn;
         int fKl0 = (tid / fBn) * fL;
         int fRow = rowStart + tid;
@@ -424,7 +431,7 @@ public static partial class ConvImplicitGemm
             }
             if (MODE == 0)
             {
-                vPtrB = (columnB * (c * KH * KW)) + ((kB / KW) * KH * KW) + (kB % KW);
+                vPtrB = (columnB * (c * KH * KW)) + ((kB / KW) * KH * KW) + (kB % KW) + (kHalf * (8 / KW) * KH * KW);
             }
             else if (MODE == 1)
             {
@@ -435,7 +442,7 @@ public static partial class ConvImplicitGemm
                 {
                     vColMask = 0;
                 }
-                vPtrB = (columnB * KH * KW) + ((khF + (jhv * S)) * KW) + kwF + (jwv * S) + ((kB / taps) * c * KH * KW);
+                vPtrB = (columnB * KH * KW) + ((khF + (jhv * S)) * KW) + kwF + (jwv * S) + ((kB / taps) * c * KH * KW) + (kHalf * (8 / taps) * c * KH * KW);
             }
             else
             {
@@ -463,9 +470,9 @@ public static partial class ConvImplicitGemm
                     {
                         for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
                         {
-                            smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
+                            smem[stage + storeA + (kHalf * (WM * TM) * Chunk) + ((l + ((l / (WM * TM)) * (kReps - 1) * (WM * TM))) * Chunk)] = Mma.ToTf32(nextA[l]);
                         }
-                        for (int j = 0; j < BK * (WN * TN * 8) / 128; j++)
+                        for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
                         {
                             smem[stage + fStoreB + ((j >> 3) * (WN * TN / 2) * Chunk) + (4 * (j & 3)) + ((j >> 2) & 1)] = Mma.ToTf32(nextB[j]);
                         }
@@ -478,7 +485,7 @@ public static partial class ConvImplicitGemm
                         }
                         for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
                         {
-                            smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
+                            smem[stage + storeB + ((l + ((l / (WN * TN / 2)) * (kReps - 1) * (WN * TN / 2))) * Chunk)] = Mma.ToTf32(nextB[l]);
                         }
                     }
                 }
@@ -524,7 +531,7 @@ public static partial class ConvImplicitGemm
                             float v = 0f;
                             if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
                             {
-                                v = b[tb + ((l % (WN * TN / 2)) * 16 * c * KH * KW) + ((l / (WN * TN / 2)) * (8 / KW) * KH * KW)];
+                                v = b[tb + ((l % (WN * TN / 2)) * 16 * c * KH * KW) + ((l / (WN * TN / 2)) * kReps * (8 / KW) * KH * KW)];
                             }
                             nextB[l] = v;
                         }
@@ -547,7 +554,7 @@ public static partial class ConvImplicitGemm
                             float v = 0f;
                             if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
                             {
-                                v = b[tb + ((l % (WN * TN / 2)) * 16 * KH * KW) + ((l / (WN * TN / 2)) * (8 / taps) * c * KH * KW)];
+                                v = b[tb + ((l % (WN * TN / 2)) * 16 * KH * KW) + ((l / (WN * TN / 2)) * kReps * (8 / taps) * c * KH * KW)];
                             }
                             nextB[l] = v;
                         }
@@ -563,19 +570,21 @@ public static partial class ConvImplicitGemm
                         for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
                         {
                             float v = 0f;
-                            int kc8 = (l / (WM * TM)) * 8;
+                            int kc8 = (((l / (WM * TM)) * kReps) + kHalf) * 8;
                             if (((vRowMask >> (l % (WM * TM))) & 1) != 0 && kc8 + kkA < kRem)
                             {
                                 v = a[ta + ((l % (WM * TM)) * 16 * oh * ow) + ((kc8 / fPeriod) * oc * oh * ow) + (kc8 % fPeriod)];
                             }
                             nextA[l] = v;
                         }
-                        for (int j = 0; j < BK; j++)
+                        for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
                         {
+                            // 8 warps: this thread's half of the tile's k starts at fKl0 (0 with 4 warps).
+                            int jj = (WM * WN == 4 ? 0 : fKl0) + j;
                             float v = 0f;
-                            if (j < kRem && ((yBits >> ((j % fPeriod) / ow)) & (fMaskB >> ((j % fPeriod) % ow)) & 1) != 0)
+                            if (jj < kRem && ((yBits >> ((jj % fPeriod) / ow)) & (fMaskB >> ((jj % fPeriod) % ow)) & 1) != 0)
                             {
-                                v = b[tb + ((j / fPeriod) * c * h * w) + (((j % fPeriod) / ow) * S * w) + (((j % fPeriod) % ow) * S)];
+                                v = b[tb + ((jj / fPeriod) * c * h * w) + (((jj % fPeriod) / ow) * S * w) + (((jj % fPeriod) % ow) * S)];
                             }
                             nextB[j] = v;
                         }

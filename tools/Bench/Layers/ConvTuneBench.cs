@@ -69,6 +69,10 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         {
             tiles = [0, 1];
         }
+        if (n > 64 && ConvLaunch.WideFits(mode, g))
+        {
+            tiles = [.. tiles, ConvLaunch.WideTile];
+        }
         var list = new List<ConvLaunch.Plan>();
         foreach (int t in tiles)
         {
@@ -96,6 +100,13 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         if (mode == 1 && !g.DgradIsGemm && n <= 16)
         {
             list.Add(new ConvLaunch.Plan(ConvLaunch.DirectTile, 1));
+        }
+        if (mode == 1 && ConvLaunch.NarrowFits(g))
+        {
+            for (int b = 0; b < 3; b++)
+            {
+                list.Add(new ConvLaunch.Plan(ConvLaunch.NarrowTile + b, 1));
+            }
         }
         return list;
     }
@@ -185,6 +196,10 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         if (p.Tile == ConvLaunch.DirectTile)
         {
             return "direct";
+        }
+        if (p.Tile >= ConvLaunch.NarrowTile)
+        {
+            return $"narrow/nb{1 << (p.Tile - ConvLaunch.NarrowTile)}";
         }
         var t = ConvLaunch.Tiles[p.Tile];
         return $"{t.Wm * t.Tm * 16}x{t.Wn * t.Tn * 8}/s{p.Splits}";

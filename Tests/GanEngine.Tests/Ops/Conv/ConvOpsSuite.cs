@@ -203,6 +203,35 @@ public abstract class ConvOpsSuite
         Compare("bias gradient", Download(dgb, shape.OutChannels), ConvReference.BiasGrad(n, oc, oh * ow, gd), MathMode.StrictFp32);
     }
 
+    /// <summary>Plans the heuristic does not pick on these shapes, forced for the forward form and the input gradient (the wide tile
+    /// also for the weight gradient): the 256x128 tile (8 warps, fast gather only) and the narrow dgrad kernel with 1, 2 and 4 images per thread (batch 5: a partial group).</summary>
+    [TestCase(3, 16, 16, 16, 24, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(2, 32, 8, 8, 16, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(1, 8, 8, 8, 8, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(2, 8, 16, 16, 16, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(3, 16, 8, 8, 8, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(2, 8, 8, 8, 8, ConvLaunch.WideTile, MathMode.Tf32)]
+    [TestCase(5, 3, 6, 6, 8, ConvLaunch.NarrowTile + 2, MathMode.Tf32)]
+    [TestCase(5, 3, 10, 12, 16, ConvLaunch.NarrowTile, MathMode.Tf32)]
+    [TestCase(5, 3, 10, 12, 16, ConvLaunch.NarrowTile + 1, MathMode.StrictFp32)]
+    [TestCase(5, 3, 10, 12, 16, ConvLaunch.NarrowTile + 2, MathMode.Tf32)]
+    public void ForcedPlan_MatchesReference(int b, int ic, int h, int w, int oc, int tile, MathMode mode)
+    {
+        var shape = new Conv2dShape(b, ic, h, w, oc, 4, 4, 2, 2, 1, 1);
+        var geometry = ConvLaunch.Geometry.Of(shape);
+        // The wide tile also for the weight gradient (split 2 where the batch allows).
+        ConvLaunch.PlanOverride = (md, geo) => geo != geometry ? null : md <= 1 ? new ConvLaunch.Plan(tile, 1) :
+            tile == ConvLaunch.WideTile ? new ConvLaunch.Plan(tile, 2) : null;
+        try
+        {
+            RunConv(shape, true, mode, ConvAlgorithm.ImplicitGemm);
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+        }
+    }
+
     private void RunConv(Conv2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm)
     {
         SkipIfLarge(shape.MacCount, algorithm);
