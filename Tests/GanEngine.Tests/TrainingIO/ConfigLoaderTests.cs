@@ -38,10 +38,10 @@ public sealed class ConfigLoaderTests
             Assert.That(digits.Model.DWidth, Is.EqualTo(32));
             Assert.That(digits.Model.EmaDecay, Is.EqualTo(0.99f));
             Assert.That(digits.Train.Batch, Is.EqualTo(64));
-            Assert.That(digits.Train.Steps, Is.EqualTo(2000));
+            Assert.That(digits.Train.Steps, Is.EqualTo(1500));
             Assert.That(digits.Train.LogEvery, Is.EqualTo(50));
             Assert.That(digits.Train.SampleEvery, Is.EqualTo(250));
-            Assert.That(digits.Train.CheckpointEvery, Is.EqualTo(1000));
+            Assert.That(digits.Train.CheckpointEvery, Is.EqualTo(500));
         });
 
         TrainConfig dcgan = ConfigLoader.Preset("dcgan32");
@@ -329,8 +329,8 @@ public sealed class ConfigLoaderTests
         string yaml = ConfigLoader.ToYaml(ConfigLoader.Preset("digits"));
         foreach (string key in new[] { "preset:", "seed:", "device:", "math:", "data:", "  dataset:", "  path: null", "  split:", "  prefetch:",
                      "model:", "  family:", "  g_width: 32", "  d_width: 32", "  d_batch_norm: true", "  ema_decay: 0.99", "  ema_start: 0",
-                     "loss:", "  kind: bce", "  d_steps: 1", "optim:", "  g:", "    lr: 0.0002", "    beta1: 0.5", "    weight_decay: 0", "  d:",
-                     "train:", "  steps: 2000", "  log_every: 50", "  sample_every: 250", "  checkpoint_every: 1000", "  grid_samples: 100", "architecture:", "  seed_factor: 1", "  prune_multiple: 8", "  real_target: 1" })
+                     "loss:", "  kind: bce", "  d_steps: 1", "optim:", "  g:", "    lr: 0.0003", "    beta1: 0.5", "    weight_decay: 0", "  d:",
+                     "train:", "  steps: 1500", "  log_every: 50", "  sample_every: 250", "  checkpoint_every: 500", "  grid_samples: 100", "architecture:", "  seed_factor: 1", "  prune_multiple: 8", "  real_target: 1" })
         {
             Assert.That(yaml, Does.Contain("\n" + key), key);
         }
