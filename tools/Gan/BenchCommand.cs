@@ -5,6 +5,7 @@ using System.Text.Json;
 using GanEngine.Accelerators;
 using GanEngine.Ops.Rng;
 using GanEngine.Tensors;
+using GanEngine.Training.Architecture;
 using GanEngine.Training.Config;
 using GanEngine.Training.Loop;
 
@@ -28,22 +29,32 @@ internal static class BenchCommand
         var math = new Option<string>("--math") { Description = "tf32 or fp32.", DefaultValueFactory = _ => "tf32" };
         var peer = new Option<string?>("--peer") { Description = "PyTorch peer script (default: tools/peer/peer_dcgan.py when it exists; 'none' to skip)." };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON here." };
+        var prune = new Option<float>("--prune-ratio")
+        {
+            Description = "Prune every hidden width of G and D by this share (L1, rounded down to a multiple of 8) before timing: does the step get faster by the FLOPs removed?",
+            DefaultValueFactory = _ => 0f,
+        };
         var device = Program.DeviceOption();
         var command = new Command("bench", "Time the DCGAN-32 training iteration, beside PyTorch (eager and CUDA graph) when available.")
         {
-            batches, iterations, warmup, math, peer, json, device,
+            batches, iterations, warmup, math, peer, json, prune, device,
         };
         command.SetAction(result => Program.Guarded(() => Run(
             [.. result.GetValue(batches)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(b => int.Parse(b, CultureInfo.InvariantCulture))],
             result.GetValue(iterations), result.GetValue(warmup), result.GetValue(math)!, result.GetValue(peer), result.GetValue(json),
-            result.GetValue(device) ?? Environment.GetEnvironmentVariable(AcceleratorSelector.EnvironmentVariable))));
+            result.GetValue(device) ?? Environment.GetEnvironmentVariable(AcceleratorSelector.EnvironmentVariable), result.GetValue(prune))));
         return command;
     }
 
-    private sealed record Row(int Batch, double Milliseconds, double ImagesPerSecond, long HostSyncs, long DriverAllocations, long GParameters, long DParameters);
+    private sealed record Row(int Batch, double Milliseconds, double ImagesPerSecond, long HostSyncs, long DriverAllocations, long GParameters, long DParameters,
+        double StepGflopPerImage, string Widths);
 
-    private static int Run(int[] batches, int iterations, int warmup, string math, string? peerScript, string? jsonPath, string? device)
+    private static int Run(int[] batches, int iterations, int warmup, string math, string? peerScript, string? jsonPath, string? device, float pruneRatio)
     {
+        if (!(pruneRatio >= 0f && pruneRatio < 1f))
+        {
+            throw new ArgumentException($"--prune-ratio must be in [0, 1), got {pruneRatio}.");
+        }
         using var accelerator = AcceleratorSelector.Create(device);
         Console.WriteLine($"accelerator: {accelerator}");
         var rows = new List<Row>();
@@ -56,6 +67,20 @@ internal static class BenchCommand
             config.Math = math;
             ConfigLoader.Validate(config);
             using var trainer = new GanTrainer(config, accelerator);
+            if (pruneRatio > 0f)
+            {
+                foreach (var side in new[] { NetworkSide.Generator, NetworkSide.Discriminator })
+                {
+                    var widths = ArchitectureEditor.Widths(trainer, side);
+                    for (int i = 0; i < widths.Length; i++)
+                    {
+                        int keep = (widths[i] - (int)MathF.Round(widths[i] * pruneRatio)) / 8 * 8;
+                        ArchitectureEditor.Prune(trainer, side, i, Math.Max(8, keep), new PruneOptions());
+                    }
+                }
+            }
+            string widthsText = $"G {string.Join("/", ArchitectureEditor.Widths(trainer, NetworkSide.Generator))}, D {string.Join("/", ArchitectureEditor.Widths(trainer, NetworkSide.Discriminator))}";
+            double gflop = ArchitectureEditor.StepFlopsPerImage(trainer) / 1e9;
             using var real = TensorScope.Own(Tensor.Empty(accelerator, [batch, 3, 32, 32]));
             Philox.Uniform(real.Stream, 99, 0, real.DenseView, real.Length, -1f, 1f);
             for (int i = 0; i < warmup; i++)
@@ -72,10 +97,10 @@ internal static class BenchCommand
             accelerator.Synchronize();
             double ms = clock.Elapsed.TotalMilliseconds / iterations;
             var row = new Row(batch, ms, batch * 2 * 1000 / ms, accelerator.HostSynchronizations - syncs - 1,
-                accelerator.DriverAllocations - allocations, trainer.G.ParameterCount, trainer.D.ParameterCount);
+                accelerator.DriverAllocations - allocations, trainer.G.ParameterCount, trainer.D.ParameterCount, gflop, widthsText);
             rows.Add(row);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"batch {batch}: {ms:F3} ms/iteration, {row.ImagesPerSecond:F0} img/s, host syncs in timed steps {row.HostSyncs}, driver allocations {row.DriverAllocations} (G {row.GParameters:N0}, D {row.DParameters:N0} parameters)"));
+                $"batch {batch}: {ms:F3} ms/iteration, {row.ImagesPerSecond:F0} img/s, host syncs in timed steps {row.HostSyncs}, driver allocations {row.DriverAllocations} (G {row.GParameters:N0}, D {row.DParameters:N0} parameters; widths {row.Widths}; {row.StepGflopPerImage:F3} GFLOP per image per iteration)"));
         }
         if (LaunchProfile.Enabled)
         {
