@@ -114,7 +114,9 @@ public static partial class Functional
         RequireBias(runningVar, shape.C, "BatchNorm2d running variance");
         var stream = input.Stream;
         var accelerator = input.Accelerator;
-        var plan = Ops.Norm.BatchNorm2d.Plan(shape, accelerator.Info.MultiprocessorCount);
+        // NVIDIA's OpenCL compiles the fused kernels for at most 256 work-items per group (CL_KERNEL_WORK_GROUP_SIZE).
+        var plan = Ops.Norm.BatchNorm2d.Plan(shape, accelerator.Info.MultiprocessorCount,
+            accelerator.Kind == Accelerators.AcceleratorKind.OpenCL ? 256 : 1024);
         var y = Tensor.Empty(accelerator, input.ShapeArray(), stream);
         if (!training)
         {

@@ -67,15 +67,16 @@ public static class BatchNorm2d
 
     /// <summary>The default plan for a shape on a device with <paramref name="multiprocessors"/> SMs
     /// (compute units): one fused launch per pass when the tensor is small (L2-resident, launch-bound)
-    /// or there are enough channels to fill the device; otherwise about 8 blocks of 256 per SM.</summary>
-    public static BatchNormPlan Plan(in BatchNorm2dShape shape, int multiprocessors)
+    /// or there are enough channels to fill the device; otherwise about 8 blocks of 256 per SM. Blocks never
+    /// exceed <paramref name="maxThreads"/> (the kernels' own limit on the device).</summary>
+    public static BatchNormPlan Plan(in BatchNorm2dShape shape, int multiprocessors, int maxThreads = 1024)
     {
         int sms = Math.Max(1, multiprocessors);
         int m = shape.PerChannel;
         if ((long)shape.Elements * sizeof(float) <= 24L << 20 || shape.C >= 4 * sms || m <= 8192)
         {
             int threads = m >= 16384 ? 1024 : m >= 4096 ? 256 : 128;   // H200: fused/1024 19.5 us vs /512 21.5 on (64,128,16,16)
-            return new BatchNormPlan(1, threads);
+            return new BatchNormPlan(1, Math.Min(threads, Math.Max(128, maxThreads)));
         }
         int splits = Math.Max(1, Math.Min((8 * sms) / shape.C, m / 4096));
         return new BatchNormPlan(Math.Max(1, splits), 256);
