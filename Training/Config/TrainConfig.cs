@@ -185,8 +185,8 @@ public sealed class ArchitectureConfig
     /// <summary>Channels every layer keeps at least.</summary>
     public int MinWidth { get; set; } = 4;
 
-    /// <summary>Pruned widths are rounded down to a multiple of this (1: exact ratio). Odd widths such as 461
-    /// leave the tensor-core tiles partly empty and made the H200 step slower, not faster (docs/spgan.md).</summary>
+    /// <summary>Pruned widths are rounded down to a multiple of this (at most width / 8; 1: the exact ratio),
+    /// so layers keep channel counts that suit the kernels' vector loads and tiles (docs/spgan.md).</summary>
     public int PruneMultiple { get; set; } = 8;
 
     /// <summary>Which networks change: both | g | d.</summary>
