@@ -79,7 +79,7 @@ public sealed class ArchitectureSchedule(TrainConfig config)
                 }
             }
         }
-        if (_a.PruneAt > 0 && step == _a.PruneAt && _a.PruneRatio > 0f)
+        if (_a.PruneAt > 0 && step == _a.PruneAt && (_a.PruneRatio > 0f || _a.PruneThreshold > 0f || _a.PruneTargetParamsG > 0 || _a.PruneTargetParamsD > 0))
         {
             var options = new PruneOptions
             {
@@ -124,21 +124,86 @@ public sealed class ArchitectureSchedule(TrainConfig config)
         return Math.Max(Math.Min(_a.MinWidth, width), keep);
     }
 
-    // One threshold over the network: filters ranked by their mean |w| (L1 over the filter's size, so that
-    // layers of different fan-in compare), times |gamma| with l1-gamma; the lowest prune_ratio of all filters go.
+    // One ranking over the network: filters scored by their mean |w| (L1 over the filter's size, so that
+    // layers of different fan-in compare), times |gamma| with l1-gamma. What goes: every filter under
+    // prune_threshold when it is set; else the lowest ones until the network's parameters reach its
+    // prune_target_params_g / _d when set (counted exactly from the widths); else the lowest prune_ratio.
     private int[] GlobalKeep(GanTrainer trainer, NetworkSide side, PruneOptions options)
     {
         var links = ArchitectureEditor.Network(trainer, side).ChannelLinks;
-        var all = new List<(int Link, double Score)>();
+        var ranked = new List<(int Link, double Score)>();
         for (int i = 0; i < links.Count; i++)
         {
             var scores = FilterScores.L1(links[i].Producer, options.ScaleByBatchNormGamma ? links[i].Norm : null);
             double perFilter = links[i].Producer.Weight.Length / (double)links[i].Width;
-            all.AddRange(scores.Select(s => (i, s / perFilter)));
+            ranked.AddRange(scores.Select(s => (i, s / perFilter)));
         }
-        int remove = (int)MathF.Round(all.Count * _a.PruneRatio);
-        var removed = all.OrderBy(x => x.Score).Take(remove).GroupBy(x => x.Link).ToDictionary(g => g.Key, g => g.Count());
+        ranked.Sort((a, b) => a.Score.CompareTo(b.Score));
+        var widths = links.Select(l => l.Width).ToArray();
+        long target = side == NetworkSide.Generator ? _a.PruneTargetParamsG : _a.PruneTargetParamsD;
+        var module = side == NetworkSide.Generator ? (Modules.Module)trainer.G : trainer.D;
+        if (_a.PruneThreshold > 0f)
+        {
+            foreach (var (link, score) in ranked.Where(r => r.Score < _a.PruneThreshold))
+            {
+                widths[link] = Math.Max(widths[link] - 1, Math.Min(_a.MinWidth, links[link].Width));
+            }
+            return widths;
+        }
+        if (target > 0)
+        {
+            var count = new ParameterCount(links, module.ParameterCount);
+            foreach (var (link, _) in ranked)
+            {
+                if (count.Of(widths) <= target)
+                {
+                    break;
+                }
+                if (widths[link] > Math.Min(_a.MinWidth, links[link].Width))
+                {
+                    widths[link]--;
+                }
+            }
+            return widths;   // exact counts: no rounding to prune_multiple
+        }
+        int remove = (int)MathF.Round(ranked.Count * _a.PruneRatio);
+        var removed = ranked.Take(remove).GroupBy(x => x.Link).ToDictionary(g => g.Key, g => g.Count());
         return [.. links.Select((l, i) => Keep(l.Width, l.Width - removed.GetValueOrDefault(i)))];
+    }
+
+    /// <summary>A network's parameter count as a function of its hidden widths: the weights, biases and
+    /// BatchNorm affine pairs over the links change with them, everything else is fixed.</summary>
+    private sealed class ParameterCount
+    {
+        private readonly IReadOnlyList<ChannelLink> _links;
+        private readonly long _fixed;
+
+        public ParameterCount(IReadOnlyList<ChannelLink> links, long total)
+        {
+            _links = links;
+            _fixed = total - Variable([.. links.Select(l => l.Width)]);
+        }
+
+        public long Of(int[] widths) => _fixed + Variable(widths);
+
+        // Layers 0..L: link i's producer is layer i, its consumer layer i + 1.
+        private long Variable(int[] widths)
+        {
+            long sum = 0;
+            for (int j = 0; j <= _links.Count; j++)
+            {
+                var layer = j < _links.Count ? _links[j].Producer : _links[^1].Consumer;
+                int inWidth = j == 0 ? layer.InputWidth : widths[j - 1];
+                int outWidth = j < _links.Count ? widths[j] : layer.OutputWidth;
+                long perPair = layer.Weight.Length / ((long)layer.InputWidth * layer.OutputWidth);
+                sum += perPair * inWidth * outWidth + (layer.Bias is null ? 0 : outWidth);
+                if (j < _links.Count && _links[j].Norm is not null)
+                {
+                    sum += 2L * widths[j];
+                }
+            }
+            return sum;
+        }
     }
 
     private IEnumerable<NetworkSide> Sides()

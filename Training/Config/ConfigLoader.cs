@@ -475,6 +475,14 @@ public static partial class ConfigLoader
         {
             yield return ("architecture.min_width", $"must be >= 1, got {a.MinWidth}");
         }
+        if (a.PruneThreshold < 0f || a.PruneTargetParamsG < 0 || a.PruneTargetParamsD < 0)
+        {
+            yield return ("architecture", "prune_threshold and prune_target_params_g / _d must be >= 0");
+        }
+        if ((a.PruneThreshold > 0f || a.PruneTargetParamsG > 0 || a.PruneTargetParamsD > 0) && a.PruneScope != "global")
+        {
+            yield return ("architecture.prune_scope", "prune_threshold and prune_target_params_* need prune_scope: global");
+        }
         if (a.PruneMultiple < 1)
         {
             yield return ("architecture.prune_multiple", $"must be >= 1, got {a.PruneMultiple}");

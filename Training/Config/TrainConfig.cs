@@ -176,8 +176,19 @@ public sealed class ArchitectureConfig
     /// <summary>Share of filters removed.</summary>
     public float PruneRatio { get; set; } = 0.1f;
 
-    /// <summary>layer (the ratio in every layer) | global (one L1 threshold over all layers of a network).</summary>
+    /// <summary>layer (the ratio in every layer) | global (one ranking over all layers of a network: by
+    /// <see cref="PruneThreshold"/>, else to <see cref="PruneTargetParamsG"/> / <see cref="PruneTargetParamsD"/>,
+    /// else by <see cref="PruneRatio"/> of all filters).</summary>
     public string PruneScope { get; set; } = "layer";
+
+    /// <summary>Global scope: remove every filter whose mean |w| (times |gamma| with l1-gamma) is below this (0: unused).</summary>
+    public float PruneThreshold { get; set; }
+
+    /// <summary>Global scope: remove the lowest-scored filters of G until it has at most this many parameters (0: unused).</summary>
+    public int PruneTargetParamsG { get; set; }
+
+    /// <summary>Global scope: the same target for D (0: unused).</summary>
+    public int PruneTargetParamsD { get; set; }
 
     /// <summary>l1 | l1-gamma (L1 norm times |BatchNorm gamma|).</summary>
     public string PruneScore { get; set; } = "l1";

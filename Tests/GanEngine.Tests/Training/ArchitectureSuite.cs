@@ -124,6 +124,41 @@ public abstract class ArchitectureSuite : AcceleratorSuite
     }
 
     [Test]
+    public void Global_pruning_meets_a_parameter_target_or_a_threshold()
+    {
+        var config = Config();
+        config.Model.GWidth = 16;
+        config.Model.DWidth = 16;
+        config.Architecture.PruneAt = 1;
+        config.Architecture.PruneScope = "global";
+        config.Architecture.MinWidth = 2;
+        using var trainer = new GanTrainer(config, Acc);
+        using var real = TensorScope.Own(Tensor.Empty(Acc, [config.Train.Batch, 1, 16, 16]));
+        Philox.Uniform(real.Stream, 8, 0, real.DenseView, real.Length, -1f, 1f);
+        trainer.TrainStep(() => real);
+        long gBefore = trainer.G.ParameterCount;
+        int target = (int)(gBefore * 0.7);
+        config.Architecture.PruneTargetParamsG = target;
+        config.Architecture.Networks = "g";
+        var changes = new ArchitectureSchedule(config).Apply(trainer);
+        Assert.That(changes, Is.Not.Empty);
+        Assert.That(trainer.G.ParameterCount, Is.LessThanOrEqualTo(target), "at most the target");
+        // The last filter removed cost at most one producer filter plus one consumer slice plus its BN pair.
+        long largestFilter = ArchitectureEditor.Network(trainer, NetworkSide.Generator).ChannelLinks
+            .Max(l => (l.Producer.Weight.Length / l.Width) + (l.Consumer.Weight.Length / l.Consumer.InputWidth) + 2L);
+        Assert.That(trainer.G.ParameterCount, Is.GreaterThan(target - largestFilter), "no more than needed");
+
+        // A threshold above every score prunes every layer of D to the minimum width.
+        config.Architecture.PruneTargetParamsG = 0;
+        config.Architecture.PruneThreshold = 1e9f;
+        config.Architecture.Networks = "d";
+        new ArchitectureSchedule(config).Apply(trainer);
+        Assert.That(ArchitectureEditor.Widths(trainer, NetworkSide.Discriminator), Is.All.EqualTo(2));
+        trainer.TrainStep(() => real, keepValues: true);
+        Assert.That(float.IsFinite(trainer.ReadValues().LossD), "training goes on after pruning");
+    }
+
+    [Test]
     public void A_run_that_grows_and_prunes_resumes_bit_exactly()
     {
         var config = Config();
