@@ -342,8 +342,8 @@ public static partial class ConfigLoader
     private static string UnknownPreset(string name)
     {
         string? suggestion = ConfigSchema.Closest(name, Presets.Names);
-        return $"unknown preset '{name}'" + (suggestion is null ? "" : $"; did you mean '{suggestion}'?")
-            + $" Known presets: {string.Join(", ", Presets.Names)}";
+        return $"unknown preset '{name}'" + (suggestion is null ? "." : $"; did you mean '{suggestion}'?")
+            + $" Known presets: {string.Join(", ", Presets.Names)}.";
     }
 
     // YamlDotNet prefixes its messages with "(Line: 1, Col: 2, Idx: 3) - (Line: ...): "; the diagnostic has the position already.
