@@ -105,7 +105,6 @@ public static class RunEvaluation
         ArgumentNullException.ThrowIfNull(trainer);
         using var scope = new TensorScope();
         var z = trainer.FixedLatents(count, seed);
-        var all = new List<float>();
         int size = trainer.G.Channels * trainer.G.Resolution * trainer.G.Resolution;
         var images = new float[(long)count * size];
         for (int start = 0; start < count; start += FeatureExtraction.Batch)

@@ -20,7 +20,7 @@ public sealed class DeviceBatchFeeder : IDisposable
     private long _next;
 
     public DeviceBatchFeeder(Accelerator accelerator, AcceleratorStream stream, BatchLoader loader, int batch, int channels, int height, int width,
-        long startBatch = 0, int ring = 4)
+        int ring = 4)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         _loader = loader ?? throw new ArgumentNullException(nameof(loader));
@@ -29,17 +29,13 @@ public sealed class DeviceBatchFeeder : IDisposable
         _pinned = [.. Enumerable.Range(0, ring).Select(_ => accelerator.AllocatePinned<float>(n))];
         _device = [.. Enumerable.Range(0, ring).Select(_ => TensorScope.Own(Tensor.Empty(accelerator, [batch, channels, height, width], stream)))];
         _uploaded = new AcceleratorEvent?[ring];
-        StartBatch = startBatch;
     }
 
     /// <summary>Times the host had to wait for the device to release a pinned buffer.</summary>
     public long ThrottleWaits { get; private set; }
 
-    /// <summary>Batches handed out by this feeder.</summary>
+    /// <summary>Batches handed out by this feeder (the loader's <see cref="BatchLoader.BatchesServed"/> also counts the resumed start).</summary>
     public long BatchesServed => _next;
-
-    /// <summary>The loader's starting position (batches consumed before this process, on resume).</summary>
-    public long StartBatch { get; }
 
     /// <summary>The next batch, on the device (valid until a ring's worth of later calls; do not dispose).</summary>
     public Tensor Next()

@@ -41,12 +41,11 @@ public sealed class NonSaturatingLoss(float realTarget = 1f) : IGanLoss
 
     public float RealTarget { get; } = realTarget;
 
-    public Tensor Discriminator(Tensor realLogits, Tensor fakeLogits) => RealTarget == 1f
-        ? Losses.NonSaturatingDiscriminator(realLogits, fakeLogits)
-        : SmoothedDiscriminator(realLogits, fakeLogits, RealTarget);
+    public Tensor Discriminator(Tensor realLogits, Tensor fakeLogits) => SmoothedDiscriminator(realLogits, fakeLogits, RealTarget);
 
     public Tensor Generator(Tensor fakeLogits) => Losses.NonSaturatingGenerator(fakeLogits);
 
+    // BCE(D(x), target) + BCE(D(G(z)), 0): Losses.NonSaturatingDiscriminator with the real target as a parameter.
     internal static Tensor SmoothedDiscriminator(Tensor realLogits, Tensor fakeLogits, float target)
     {
         using var real = Losses.BceWithLogits(realLogits, target);

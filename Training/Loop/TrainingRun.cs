@@ -79,7 +79,7 @@ public sealed class TrainingRun
         }
         using var loader = new BatchLoader(dataset, config.Train.Batch, config.Seed, config.Data.Prefetch, startBatch);
         using var feeder = new DeviceBatchFeeder(accelerator, accelerator.DefaultStream, loader, config.Train.Batch,
-            config.Model.Channels, config.Model.Resolution, config.Model.Resolution, startBatch);
+            config.Model.Channels, config.Model.Resolution, config.Model.Resolution);
         using var csv = resume
             ? MetricsCsv.Resume(Path.Combine(dir, MetricsCsv.FileName), Columns, trainer.Step)
             : MetricsCsv.Create(Path.Combine(dir, MetricsCsv.FileName), Columns);
@@ -152,12 +152,12 @@ public sealed class TrainingRun
             {
                 accelerator.Synchronize();
                 sinceLog.Stop();
-                SaveCheckpoint(trainer, feeder, config, checkpointPath);
+                SaveCheckpoint(trainer, loader, config, checkpointPath);
                 sinceLog.Start();
             }
         }
         progress.Finish();
-        SaveCheckpoint(trainer, feeder, config, checkpointPath);
+        SaveCheckpoint(trainer, loader, config, checkpointPath);
         WriteSamples(trainer, gridLatents, Path.Combine(dir, "samples", "latest.png"));
         WriteLossPlot(dir);
         if (schedule.IsActive)
@@ -173,27 +173,26 @@ public sealed class TrainingRun
         return new RunResult(outcome, dir, trainer.Step, total.Elapsed, meanStepMs);
     }
 
-    /// <summary>Writes the sample grid of <paramref name="latents"/> (EMA generator when present) as a PNG.</summary>
-    public static void WriteSamples(GanTrainer trainer, Tensor latents, string path)
+    /// <summary>Writes the sample grid of <paramref name="latents"/> as a PNG (square-ish grid, small images
+    /// upscaled to at least 32 pixels); the EMA generator when present and asked for.</summary>
+    public static void WriteSamples(GanTrainer trainer, Tensor latents, string path, bool useEma = true)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(latents);
         using var scope = new TensorScope();
-        var images = trainer.Generate(latents, useEma: true).ToHost();
+        var images = trainer.Generate(latents, useEma).ToHost();
         int n = latents.Size(0), res = trainer.G.Resolution;
         int columns = (int)System.Math.Ceiling(System.Math.Sqrt(n));
         ImageGrid.WritePng(path, images, n, trainer.G.Channels, res, res, columns, scale: System.Math.Max(1, 32 / res));
     }
 
-    private static void SaveCheckpoint(GanTrainer trainer, DeviceBatchFeeder feeder, TrainConfig config, string path)
+    // The loader's count includes the batches consumed before a resume: the position to restart from.
+    private static void SaveCheckpoint(GanTrainer trainer, BatchLoader loader, TrainConfig config, string path)
     {
-        var checkpoint = TrainerCheckpoint.Capture(trainer, feeder.BatchesServed + StartOffset(feeder),
+        var checkpoint = TrainerCheckpoint.Capture(trainer, loader.BatchesServed,
             new Dictionary<string, string> { ["config"] = ConfigLoader.ToYaml(config) });
         CheckpointFile.Write(path, checkpoint);
     }
-
-    // The feeder counts batches of this process; the loader's position includes the resumed start.
-    private static long StartOffset(DeviceBatchFeeder feeder) => feeder.StartBatch;
 
     private static double StepGflops(GanTrainer trainer) =>
         trainer.G is IResizableNetwork && trainer.D is IResizableNetwork ? ArchitectureEditor.StepFlopsPerImage(trainer) / 1e9 : double.NaN;
@@ -206,7 +205,7 @@ public sealed class TrainingRun
 
     private static Dictionary<string, int> StartWidths(TrainConfig config)
     {
-        var seed = new TrainConfig { Model = GanTrainer.SeedModel(config) };
+        var seed = GanTrainer.SeedModel(config);
         var result = new Dictionary<string, int>();
         if (config.Model.Family != "dcgan")
         {
@@ -214,7 +213,7 @@ public sealed class TrainingRun
         }
         foreach (var (side, name) in new[] { (NetworkSide.Generator, "G"), (NetworkSide.Discriminator, "D") })
         {
-            var widths = ArchitectureSchedule.FullWidths(seed.Model, side);
+            var widths = ArchitectureSchedule.FullWidths(seed, side);
             for (int i = 0; i < widths.Length; i++)
             {
                 result[$"{name}.conv{i}"] = widths[i];

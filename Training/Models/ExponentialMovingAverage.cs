@@ -5,8 +5,10 @@ namespace GanEngine.Training.Models;
 /// <summary>
 /// An exponential moving average of G's weights (Karras et al.; Yazici et al. 2019): a second generator
 /// whose parameters follow <c>ema = decay * ema + (1 - decay) * w</c> after every G step, one fused kernel
-/// per parameter on the device. Buffers (BatchNorm running statistics, spectral-norm vectors) are copied,
-/// not averaged, as StyleGAN's implementation does. Samples and metrics can use either generator.
+/// per parameter on the device. Buffers are not copied every step: the only buffers of our generators are
+/// BatchNorm running statistics, which would not match the averaged weights anyway; they are re-estimated
+/// from the EMA generator's own activations before it samples (<see cref="StandingStatistics"/>).
+/// Samples and metrics can use either generator.
 /// </summary>
 public sealed class ExponentialMovingAverage : IDisposable
 {
@@ -48,10 +50,6 @@ public sealed class ExponentialMovingAverage : IDisposable
             var e = mine[i].Parameter;
             var w = theirs[i].Parameter;
             Optimizers.Ema(e.Stream, e.DenseView, w.DenseView, e.Length, Decay);
-        }
-        foreach (var ((_, e), (_, w)) in Model.NamedBuffers().Zip(_source.NamedBuffers()))
-        {
-            e.CopyFrom(w);
         }
     }
 

@@ -66,9 +66,9 @@ public abstract class WeightLayer : Module
     /// <summary>Input channels (features).</summary>
     public int InputWidth => Weight.Size(InputAxis);
 
-    /// <summary>The weight the layer applies: W, or W / sigma(W) with spectral normalisation.</summary>
-    protected Tensor EffectiveWeight() =>
-        SpectralNorm is null ? Weight : Functional.SpectralNorm(Weight, SpectralNorm.U, SpectralNorm.V, IsTraining);
+    /// <summary>W / sigma(W) with spectral normalisation (a new tensor, the caller disposes it), else null: apply <see cref="Weight"/>.</summary>
+    protected Tensor? SpectralNormalizedWeight() =>
+        SpectralNorm is null ? null : Functional.SpectralNorm(Weight, SpectralNorm.U, SpectralNorm.V, IsTraining);
 
     private static Parameter CreateWeight(InitContext init, int[] shape, WeightInit weightInit)
     {
@@ -134,7 +134,7 @@ public sealed class Conv2dLayer : WeightLayer
 
     public Tensor Forward(Tensor x)
     {
-        using var w = SpectralNorm is null ? null : EffectiveWeight();
+        using var w = SpectralNormalizedWeight();
         return Functional.Conv2d(x, w ?? Weight, Bias, Stride, Padding);
     }
 
@@ -186,7 +186,7 @@ public sealed class LinearLayer : WeightLayer
 
     public Tensor Forward(Tensor x)
     {
-        using var w = SpectralNorm is null ? null : EffectiveWeight();
+        using var w = SpectralNormalizedWeight();
         return Functional.Linear(x, w ?? Weight, Bias);
     }
 

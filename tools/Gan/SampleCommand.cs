@@ -40,12 +40,7 @@ internal static class SampleCommand
             {
                 Console.WriteLine("this run has no EMA generator (ema_decay 0): sampling the trained generator");
             }
-            using (var scope = new TensorScope())
-            {
-                var images = trainer.Generate(z, ema).ToHost();
-                int res = trainer.G.Resolution;
-                Datasets.ImageGrid.WritePng(path, images, n, trainer.G.Channels, res, res, (int)Math.Ceiling(Math.Sqrt(n)), Math.Max(1, 32 / res));
-            }
+            TrainingRun.WriteSamples(trainer, z, path, ema);
             Console.WriteLine($"{n} samples of step {trainer.Step} ({(ema && trainer.Ema is not null ? "EMA generator" : "generator")}) written to {path}");
             return 0;
         }));
