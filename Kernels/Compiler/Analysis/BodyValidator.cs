@@ -437,6 +437,9 @@ namespace GanEngine.Kernels.Compiler.Analysis
                         Features |= 32;
                         CheckAtomicTarget(node);
                         break;
+                    case IntrinsicKind.AsyncCopy:
+                        // Per-thread operations: no collective, no thread state.
+                        break;
                     case IntrinsicKind.SharedAllocate:
                         Features |= 8;
                         CheckShared(node, true);

@@ -13,6 +13,7 @@ namespace GanEngine.Kernels.Compiler.Analysis
         Math,
         SharedAllocate,
         SharedDynamic,
+        AsyncCopy,
     }
 
     /// <summary>Recognises the kernel-language intrinsics by their declaring type.</summary>
@@ -38,6 +39,8 @@ namespace GanEngine.Kernels.Compiler.Analysis
                     return IntrinsicKind.Atomic;
                 case Ns + ".KMath":
                     return IntrinsicKind.Math;
+                case Ns + ".AsyncCopy":
+                    return IntrinsicKind.AsyncCopy;
                 case Ns + ".Shared":
                     return method.Name == "Allocate" ? IntrinsicKind.SharedAllocate : IntrinsicKind.SharedDynamic;
                 default:

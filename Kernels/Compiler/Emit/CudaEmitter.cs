@@ -130,6 +130,17 @@ namespace GanEngine.Kernels.Compiler.Emit
             return "ge_" + fn + "(" + string.Join(", ", a) + ")";
         }
 
+        public override string AsyncCopy(string name, IReadOnlyList<string> a, ISet<string> needs)
+        {
+            needs.Add("cp_async");
+            return name switch
+            {
+                "Float" => "ge_cp_async4(&(" + a[0] + ")[" + a[1] + "], " + a[2] + ", " + a[3] + ", " + a[4] + ")",
+                "Commit" => "ge_cp_async_commit()",
+                _ => "ge_cp_async_wait(" + a[0] + ")",
+            };
+        }
+
         public override string PreludeFor(string need) => need switch
         {
             "0tid" => "static __device__ __forceinline__ int ge_linear_tid() { return (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }\n",
@@ -144,6 +155,26 @@ namespace GanEngine.Kernels.Compiler.Emit
             "to_tf32" => "static __device__ __forceinline__ float ge_to_tf32(float x) { unsigned int r; asm(\"cvt.rna.tf32.f32 %0, %1;\" : \"=r\"(r) : \"f\"(x)); return __uint_as_float(r); }\n",
             "bf16_bits" => "static __device__ __forceinline__ unsigned int ge_bf16_bits(float x) { unsigned int b = __float_as_uint(x); if ((b & 0x7fffffffu) > 0x7f800000u) return ((b >> 16) | 0x40u) & 0xffffu; return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16; }\n",
             "pack_bf16" => "static __device__ __forceinline__ unsigned int ge_pack_bf16(float lo, float hi) { return ge_bf16_bits(lo) | (ge_bf16_bits(hi) << 16); }\n",
+            // 4-byte cp.async with zero fill (src-size 0 reads nothing); the wait takes an immediate, so a switch that folds
+            // away for a constant argument (values above 7 wait for all groups).
+            "cp_async" =>
+                "static __device__ __forceinline__ void ge_cp_async4(float* dst, const float* src, int index, bool valid)\n{\n" +
+                "    unsigned int d;\n" +
+                "    asm(\"{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\" : \"=r\"(d) : \"l\"(dst));\n" +
+                "    const float* s = valid ? src + index : src;\n" +
+                "    asm volatile(\"cp.async.ca.shared.global [%0], [%1], 4, %2;\\n\" :: \"r\"(d), \"l\"(s), \"r\"(valid ? 4 : 0) : \"memory\");\n}\n" +
+                "static __device__ __forceinline__ void ge_cp_async_commit() { asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\"); }\n" +
+                "static __device__ __forceinline__ void ge_cp_async_wait(int n)\n{\n" +
+                "    switch (n)\n    {\n" +
+                "    case 1: asm volatile(\"cp.async.wait_group 1;\\n\" ::: \"memory\"); break;\n" +
+                "    case 2: asm volatile(\"cp.async.wait_group 2;\\n\" ::: \"memory\"); break;\n" +
+                "    case 3: asm volatile(\"cp.async.wait_group 3;\\n\" ::: \"memory\"); break;\n" +
+                "    case 4: asm volatile(\"cp.async.wait_group 4;\\n\" ::: \"memory\"); break;\n" +
+                "    case 5: asm volatile(\"cp.async.wait_group 5;\\n\" ::: \"memory\"); break;\n" +
+                "    case 6: asm volatile(\"cp.async.wait_group 6;\\n\" ::: \"memory\"); break;\n" +
+                "    case 7: asm volatile(\"cp.async.wait_group 7;\\n\" ::: \"memory\"); break;\n" +
+                "    default: asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\"); break;\n" +
+                "    }\n}\n",
             "mma_tf32" =>
                 "static __device__ __forceinline__ MmaAccumulator ge_mma_tf32(MmaTf32A a, MmaTf32B b, MmaAccumulator c)\n{\n" +
                 "    MmaAccumulator d;\n" +

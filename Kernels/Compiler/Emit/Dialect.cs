@@ -33,6 +33,9 @@ namespace GanEngine.Kernels.Compiler.Emit
 
         public abstract string Mma(string name, IReadOnlyList<string> args, ISet<string> needs);
 
+        /// <summary>AsyncCopy.Float(dst, dstIndex, src, srcIndex, valid) / Commit() / Wait(n).</summary>
+        public abstract string AsyncCopy(string name, IReadOnlyList<string> args, ISet<string> needs);
+
         /// <summary>Prelude code for one need (emitted once, in a fixed order).</summary>
         public abstract string PreludeFor(string need);
 

@@ -138,6 +138,17 @@ namespace GanEngine.Kernels.Compiler.Emit
             return "ge_" + fn + "(" + string.Join(", ", a) + ", ge_ws)";
         }
 
+        public override string AsyncCopy(string name, IReadOnlyList<string> a, ISet<string> needs)
+        {
+            // Copied at once: commit and wait have nothing to order.
+            if (name != "Float")
+            {
+                return "((void)0)";
+            }
+            needs.Add("copy4");
+            return "ge_copy4(&(" + a[0] + ")[" + a[1] + "], " + a[2] + ", " + a[3] + ", " + a[4] + ")";
+        }
+
         private static string FloatAtomic(string name, string space, string update) =>
             "static inline float ge_atomic_" + name + "_f_" + space + "(volatile " + space + " float* p, float v) { volatile " + space +
             " int* a = (volatile " + space + " int*)p; int old = *a, seen; do { seen = old; old = atomic_cmpxchg(a, seen, as_int(" + update +
@@ -163,6 +174,7 @@ namespace GanEngine.Kernels.Compiler.Emit
             "atomic_min_f_l" => FloatAtomic("min", "__local", "ge_fmin_f(as_float(seen), v)").Replace("_f___local(", "_f_l("),
             "atomic_cas_f_g" => FloatCas("__global"),
             "atomic_cas_f_l" => FloatCas("__local"),
+            "copy4" => "static inline void ge_copy4(__local float* dst, __global const float* src, int index, bool valid) { *dst = valid ? src[index] : 0.0f; }\n",
             "to_tf32" => "static inline float ge_to_tf32(float x) { uint b = as_uint(x); if ((b & 0x7f800000u) == 0x7f800000u) return x; return as_float((b + 0x1000u) & 0xffffe000u); }\n",
             "bf16_bits" => "static inline uint ge_bf16_bits(float x) { uint b = as_uint(x); if ((b & 0x7fffffffu) > 0x7f800000u) return ((b >> 16) | 0x40u) & 0xffffu; return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16; }\n",
             "pack_bf16" => "static inline uint ge_pack_bf16(float lo, float hi) { return ge_bf16_bits(lo) | (ge_bf16_bits(hi) << 16); }\n",
