@@ -248,8 +248,9 @@ internal static class ConvLaunch
     };
 
     /// <summary>Launch plan of one implicit GEMM: tile (<see cref="Tiles"/> index, or <see cref="DirectTile"/>: the direct kernel,
-    /// MODE 1 only) and split-K count (MODES 0 and 2; 1 elsewhere).</summary>
-    internal readonly record struct Plan(int Tile, int Splits);
+    /// MODE 1 only) and split-K count (MODES 0 and 2; 1 elsewhere); <paramref name="Ring"/> the K-tile staging where the fast gather
+    /// applies (0 registers, 2-8 a cp.async ring of that many stages; -1: <see cref="ConvSettings.AsyncRing"/>).</summary>
+    internal readonly record struct Plan(int Tile, int Splits, int Ring = -1);
 
     /// <summary>TF32 warp layouts (WM, WN, TM, TN): block tile (16 WM TM) x (8 WN TN): 128x128, 128x64, 128x32, 128x16 (4 warps),
     /// and 256x128 (8 warps; only where <see cref="WideFits"/>).</summary>
@@ -260,7 +261,13 @@ internal static class ConvLaunch
 
     /// <summary>Whether the 256x128 tile (8 warps) can run kernel mode 0, 1 or 2 of <paramref name="g"/>: it exists only in the fast
     /// gather of <see cref="ConvImplicitGemm.Tf32"/> (geometry compiled in, K tiles of whole kernel rows, phase taps resp. output rows).</summary>
-    internal static bool WideFits(int kernelMode, in Geometry g)
+    internal static bool WideFits(int kernelMode, in Geometry g) =>
+        FastGatherFits(kernelMode, g, 128) && (kernelMode != 2 || g.C * g.K * g.KW >= 128);
+
+    /// <summary>Whether <see cref="ConvImplicitGemm.Tf32"/> takes its fast gather (the condition <c>fast</c> in the kernel, given that
+    /// the geometry is compiled in): MODE 0 K tiles of whole kernel rows, MODE 1 whole phase-tap groups, MODE 2 (N 128 wide) K tiles
+    /// of whole output rows or images. Only there can the cp.async ring (<see cref="ConvSettings.AsyncRing"/>) fill the stages.</summary>
+    internal static bool FastGatherFits(int kernelMode, in Geometry g, int tileN)
     {
         if (kernelMode == 0)
         {
@@ -268,9 +275,8 @@ internal static class ConvLaunch
         }
         if (kernelMode == 2)
         {
-            // MODE 2's fast gather: K tiles of whole output rows (or whole images), N 128 wide.
             int ohw = g.Oh * g.Ow;
-            return g.Oh <= 32 && g.Ow <= 32 && g.C * g.K * g.KW >= 128 &&
+            return tileN == 128 && g.Oh <= 32 && g.Ow <= 32 &&
                 ((ohw % Bk == 0 && Bk % g.Ow == 0) || Bk % ohw == 0) && (ohw % Bk == 0 ? Bk : ohw) % 8 == 0;
         }
         int taps = ((g.K + g.S - 1) / g.S) * ((g.KW + g.S - 1) / g.S);
@@ -532,13 +538,19 @@ internal static class ConvLaunch
         int tileIndex = plan.Tile is >= 0 and < 4 || (plan.Tile == WideTile && WideFits(kernelMode, g)) ? plan.Tile : 0;
         var t = spec == 0 ? (Wm: 2, Wn: 2, Tm: 4, Tn: 8) : Tiles[tileIndex];
         int bm = t.Wm * t.Tm * 16, bn = TileN(t);
-        int shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
+        int ring = spec != 0 && FastGatherFits(kernelMode, g, bn) ? (plan.Ring >= 0 ? plan.Ring : ConvSettings.AsyncRing) : 0;
+        int shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk, ring);
+        if (ring > 0 && shared > MaxShared(launcher))
+        {
+            ring = 0;
+            shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
+        }
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))
         {
             var grid = new Dim3((n + bn - 1) / bn, (m + bm - 1) / bm, z);
             ConvImplicitGemm.LaunchTf32(launcher, new LaunchConfig(grid, new Dim3(t.Wm * t.Wn * 32), shared),
                 g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, m, n, k, kSplit, hasBias, a, b, biasView, output,
-                kernelMode, g.K, g.KW, s, t.Wm, t.Wn, t.Tm, t.Tn, Bk, spec, gc, gh, gw, goc, goh, gow, gpad);
+                kernelMode, g.K, g.KW, s, t.Wm, t.Wn, t.Tm, t.Tn, Bk, spec, gc, gh, gw, goc, goh, gow, gpad, ring);
         }
         else
         {

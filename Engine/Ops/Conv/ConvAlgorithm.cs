@@ -39,6 +39,28 @@ public static class ConvSettings
         _ => throw new ArgumentException($"{EnvironmentVariable}: unknown convolution algorithm '{text}' (direct, implicit-gemm or auto)", nameof(text)),
     };
 
+    /// <summary>Name of the environment variable that sets <see cref="AsyncRing"/> (0, or 2 to 8).</summary>
+    public const string RingVariable = "GANENGINE_CONV_RING";
+
+    /// <summary>How the TF32 implicit GEMM stages its K tiles where its fast gather applies (geometry compiled in: CUDA and the CPU
+    /// accelerator): 0 through registers into two shared stages (operands rounded to tf32), 2 to 8 a ring of that many shared stages
+    /// filled by cp.async (no staging registers; operands truncated to tf32 by the tensor cores). Starts from
+    /// <see cref="RingVariable"/>, else the measured default (docs/benchmarks-notes-conv.md, "cp.async").</summary>
+    public static int AsyncRing
+    {
+        get => _ring;
+        set => _ring = value is 0 or (>= 2 and <= 8) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "0 (registers) or 2 to 8 stages");
+    }
+
+    private const int DefaultRing = 0;
+
+    private static int _ring = ParseRing(Environment.GetEnvironmentVariable(RingVariable));
+
+    private static int ParseRing(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? DefaultRing :
+        int.TryParse(text, out int v) && v is 0 or (>= 2 and <= 8) ? v :
+        throw new ArgumentException($"{RingVariable}: '{text}' is not 0 (registers) or a stage count from 2 to 8", nameof(text));
+
     /// <summary>The algorithm an op given <paramref name="requested"/> runs on <paramref name="launcher"/>: an explicit request as
     /// is; <see cref="ConvAlgorithm.Auto"/> resolves to <see cref="Algorithm"/>, else to <see cref="ConvAlgorithm.Direct"/> on the
     /// CPU accelerator and <see cref="ConvAlgorithm.ImplicitGemm"/> elsewhere.</summary>

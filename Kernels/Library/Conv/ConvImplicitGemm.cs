@@ -36,10 +36,21 @@ public static partial class ConvImplicitGemm
 {
     private const int Chunk = 144;
 
-    /// <summary>Dynamic shared bytes of <see cref="Tf32"/>: two stages, or the epilogue tile.</summary>
-    public static int Tf32SharedBytes(int wm, int wn, int tm, int tn, int bk) =>
-        Math.Max(2 * (((wm * tm) + (wn * tn / 2)) * (bk / 8) * Chunk),
+    /// <summary>Dynamic shared bytes of <see cref="Tf32"/> for its NS specialization (<paramref name="ring"/>): 0 register staging into
+    /// two stages, 2-8 a cp.async ring of that many stages; or the epilogue tile if larger.</summary>
+    public static int Tf32SharedBytes(int wm, int wn, int tm, int tn, int bk, int ring = 0) =>
+        Math.Max(Math.Max(ring, 2) * (((wm * tm) + (wn * tn / 2)) * (bk / 8) * Chunk),
             Math.Max((wm * tm * 16) * ((wn * tn * 8) + 8), (wn * tn * 8) * ((wm * tm * 16) + 4))) * sizeof(float);
+
+    // ---- fragment-ordered shared offsets of staged elements (register staging and the cp.async ring share them) ----
+
+    /// <summary>Offset of k <paramref name="kl"/> of a fast-gather row (or column) within a stage: chunk kl / 8 of
+    /// <paramref name="chunksPerK8"/>, then the fragment slot of k within the 8.</summary>
+    private static int FastSlot(int kl, int chunksPerK8, int pairStride) =>
+        ((kl >> 3) * chunksPerK8 * Chunk) + (4 * (kl & 3)) + (pairStride * ((kl >> 2) & 1));
+
+    /// <summary>Chunk offset of staged element <paramref name="l"/> when <paramref name="kReps"/> 128-thread groups split a K tile's 8-k chunks.</summary>
+    private static int RepeatedSlot(int l, int perChunk, int kReps) => (l + ((l / perChunk) * (kReps - 1) * perChunk)) * Chunk;
 
     // ---- geometry helpers (MODE, KH, KW, S are specializations at the call sites) -------------------
 
@@ -258,7 +269,8 @@ public static partial class ConvImplicitGemm
         [Specialization] int WM, [Specialization] int WN,
         [Specialization] int TM, [Specialization] int TN, [Specialization] int BK,
         [Specialization] int G, [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
-        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
+        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD,
+        [Specialization] int NS)
     {
         // G != 0: the geometry is compiled in (divisions by it become multiplies / shifts, loops over taps unroll).
         int c = G != 0 ? GC : cArg;
@@ -452,60 +464,82 @@ public static partial class ConvImplicitGemm
         // Shared offsets of the fast mapping (same fragment-ordered layout as storeA / storeB).
         int fStoreA = ((tid >> 4) * Chunk) + ((((tid & 15) >> 1) & 3) * 36) + ((tid & 1) * 16) + ((tid & 15) >> 3);
         int fStoreB = aFloats + ((((fCc >> 4) + ((fKl0 >> 3) * (WN * TN / 2))) * Chunk)) + (((fCc >> 1) & 3) * 36) + ((fCc & 1) * 16) + (2 * ((fCc & 15) >> 3));
+        // NS >= 2 with the fast gather: a ring of NS stages filled by cp.async (no staging registers, no shared stores; operands reach
+        // the tensor cores unrounded, which read them truncated to tf32). Otherwise (NS 0) two stages staged through registers.
+        int pipe = NS >= 2 && fast != 0 ? 1 : 0;
+        int ringStages = NS >= 2 ? NS : 2;
+        int lead = pipe != 0 ? ringStages - 1 : 1;
 
         for (int i = 0; i < TM * TN * 4; i++)
         {
             acc[i] = 0f;
         }
 
-        for (int t = 0; t <= tiles; t++)
+        // Iteration u issues tile u (loads into registers, or cp.async into ring stage u % ringStages) and computes tile u - lead.
+        for (int u = 0; u < tiles + lead; u++)
         {
-            // Iteration t: store tile t - 1 (loaded last iteration), issue the loads of tile t, compute tile t - 1.
-            int stage = ((t + 1) & 1) * stageFloats;
-            if (t > 0)
+            int stage = 0;
+            if (pipe != 0)
             {
-                if (fast != 0)
+                // Tile u - lead has landed once at most ringStages - 2 younger groups are in flight; the barrier shows it to the block
+                // and retires the stage of tile u - ringStages (computed last iteration), which tile u now fills.
+                if (u >= lead)
                 {
-                    if (MODE == 2)
+                    AsyncCopy.Wait(ringStages - 2);
+                    Group.Barrier();
+                    stage = ((u - lead) % ringStages) * stageFloats;
+                }
+            }
+            else
+            {
+                // Store tile u - 1 (loaded last iteration), then load tile u into registers while computing tile u - 1.
+                stage = ((u + 1) & 1) * stageFloats;
+                if (u > 0)
+                {
+                    if (fast != 0)
                     {
-                        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                        if (MODE == 2)
                         {
-                            smem[stage + storeA + (kHalf * (WM * TM) * Chunk) + ((l + ((l / (WM * TM)) * (kReps - 1) * (WM * TM))) * Chunk)] = Mma.ToTf32(nextA[l]);
+                            for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
+                            {
+                                smem[stage + storeA + (kHalf * (WM * TM) * Chunk) + RepeatedSlot(l, WM * TM, kReps)] = Mma.ToTf32(nextA[l]);
+                            }
+                            for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
+                            {
+                                smem[stage + fStoreB + FastSlot(j, WN * TN / 2, 1)] = Mma.ToTf32(nextB[j]);
+                            }
                         }
-                        for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
+                        else
                         {
-                            smem[stage + fStoreB + ((j >> 3) * (WN * TN / 2) * Chunk) + (4 * (j & 3)) + ((j >> 2) & 1)] = Mma.ToTf32(nextB[j]);
+                            for (int kl = 0; kl < BK; kl++)
+                            {
+                                smem[stage + fStoreA + FastSlot(kl, WM * TM, 2)] = Mma.ToTf32(nextA[kl]);
+                            }
+                            for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
+                            {
+                                smem[stage + storeB + RepeatedSlot(l, WN * TN / 2, kReps)] = Mma.ToTf32(nextB[l]);
+                            }
                         }
                     }
                     else
                     {
-                        for (int kl = 0; kl < BK; kl++)
+                        for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
                         {
-                            smem[stage + fStoreA + ((kl >> 3) * (WM * TM) * Chunk) + (4 * (kl & 3)) + (2 * ((kl >> 2) & 1))] = Mma.ToTf32(nextA[kl]);
+                            smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
                         }
                         for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
                         {
-                            smem[stage + storeB + ((l + ((l / (WN * TN / 2)) * (kReps - 1) * (WN * TN / 2))) * Chunk)] = Mma.ToTf32(nextB[l]);
+                            smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
                         }
                     }
+                    Group.Barrier();
                 }
-                else
-                {
-                    for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
-                    {
-                        smem[stage + storeA + (l * Chunk)] = Mma.ToTf32(nextA[l]);
-                    }
-                    for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
-                    {
-                        smem[stage + storeB + (l * Chunk)] = Mma.ToTf32(nextB[l]);
-                    }
-                }
-                Group.Barrier();
             }
 
-            if (t < tiles)
+            if (u < tiles)
             {
-                int k0 = kBegin + (t * BK);
+                int k0 = kBegin + (u * BK);
+                int ring = (u % ringStages) * stageFloats;
                 if (fast != 0)
                 {
                     int tile = k0 / BK;
@@ -519,21 +553,29 @@ public static partial class ConvImplicitGemm
                         int tb = vPtrB + (icb * (BK / KW) * KH * KW) + (ky * KW);
                         for (int kl = 0; kl < BK; kl++)
                         {
-                            float v = 0f;
-                            if (yOk != 0 && ((fMaskA >> (kl % KW)) & 1) != 0)
+                            int src = ta + ((kl / KW) * h * w) + (kl % KW);
+                            bool ok = yOk != 0 && ((fMaskA >> (kl % KW)) & 1) != 0;
+                            if (pipe != 0)
                             {
-                                v = a[ta + ((kl / KW) * h * w) + (kl % KW)];
+                                AsyncCopy.Float(smem, ring + fStoreA + FastSlot(kl, WM * TM, 2), a, src, ok);
                             }
-                            nextA[kl] = v;
+                            else
+                            {
+                                nextA[kl] = ok ? a[src] : 0f;
+                            }
                         }
                         for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
                         {
-                            float v = 0f;
-                            if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
+                            int src = tb + ((l % (WN * TN / 2)) * 16 * c * KH * KW) + ((l / (WN * TN / 2)) * kReps * (8 / KW) * KH * KW);
+                            bool ok = ((vColMask >> (l % (WN * TN / 2))) & 1) != 0;
+                            if (pipe != 0)
                             {
-                                v = b[tb + ((l % (WN * TN / 2)) * 16 * c * KH * KW) + ((l / (WN * TN / 2)) * kReps * (8 / KW) * KH * KW)];
+                                AsyncCopy.Float(smem, ring + storeB + RepeatedSlot(l, WN * TN / 2, kReps), b, src, ok);
                             }
-                            nextB[l] = v;
+                            else
+                            {
+                                nextB[l] = ok ? b[src] : 0f;
+                            }
                         }
                     }
                     else if (MODE == 1)
@@ -542,21 +584,29 @@ public static partial class ConvImplicitGemm
                         int tb = vPtrB + (tile * (BK / taps) * c * KH * KW);
                         for (int kl = 0; kl < BK; kl++)
                         {
-                            float v = 0f;
-                            if (((fMaskA >> (kl % taps)) & 1) != 0)
+                            int src = ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP);
+                            bool ok = ((fMaskA >> (kl % taps)) & 1) != 0;
+                            if (pipe != 0)
                             {
-                                v = a[ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP)];
+                                AsyncCopy.Float(smem, ring + fStoreA + FastSlot(kl, WM * TM, 2), a, src, ok);
                             }
-                            nextA[kl] = v;
+                            else
+                            {
+                                nextA[kl] = ok ? a[src] : 0f;
+                            }
                         }
                         for (int l = 0; l < TN * (BK / 8) * 2 / WM; l++)
                         {
-                            float v = 0f;
-                            if (((vColMask >> (l % (WN * TN / 2))) & 1) != 0)
+                            int src = tb + ((l % (WN * TN / 2)) * 16 * KH * KW) + ((l / (WN * TN / 2)) * kReps * (8 / taps) * c * KH * KW);
+                            bool ok = ((vColMask >> (l % (WN * TN / 2))) & 1) != 0;
+                            if (pipe != 0)
                             {
-                                v = b[tb + ((l % (WN * TN / 2)) * 16 * KH * KW) + ((l / (WN * TN / 2)) * kReps * (8 / taps) * c * KH * KW)];
+                                AsyncCopy.Float(smem, ring + storeB + RepeatedSlot(l, WN * TN / 2, kReps), b, src, ok);
                             }
-                            nextB[l] = v;
+                            else
+                            {
+                                nextB[l] = ok ? b[src] : 0f;
+                            }
                         }
                     }
                     else
@@ -569,24 +619,32 @@ public static partial class ConvImplicitGemm
                         int tb = (nT * c * h * w) + fPtrB + (yT * S * w);
                         for (int l = 0; l < TM * (BK / 8) * 4 / WN; l++)
                         {
-                            float v = 0f;
                             int kc8 = (((l / (WM * TM)) * kReps) + kHalf) * 8;
-                            if (((vRowMask >> (l % (WM * TM))) & 1) != 0 && kc8 + kkA < kRem)
+                            int src = ta + ((l % (WM * TM)) * 16 * oh * ow) + ((kc8 / fPeriod) * oc * oh * ow) + (kc8 % fPeriod);
+                            bool ok = ((vRowMask >> (l % (WM * TM))) & 1) != 0 && kc8 + kkA < kRem;
+                            if (pipe != 0)
                             {
-                                v = a[ta + ((l % (WM * TM)) * 16 * oh * ow) + ((kc8 / fPeriod) * oc * oh * ow) + (kc8 % fPeriod)];
+                                AsyncCopy.Float(smem, ring + storeA + (kHalf * (WM * TM) * Chunk) + RepeatedSlot(l, WM * TM, kReps), a, src, ok);
                             }
-                            nextA[l] = v;
+                            else
+                            {
+                                nextA[l] = ok ? a[src] : 0f;
+                            }
                         }
                         for (int j = 0; j < BK * (WN * TN * 8) / (WM * WN * 32); j++)
                         {
                             // 8 warps: this thread's half of the tile's k starts at fKl0 (0 with 4 warps).
                             int jj = (WM * WN == 4 ? 0 : fKl0) + j;
-                            float v = 0f;
-                            if (jj < kRem && ((yBits >> ((jj % fPeriod) / ow)) & (fMaskB >> ((jj % fPeriod) % ow)) & 1) != 0)
+                            int src = tb + ((jj / fPeriod) * c * h * w) + (((jj % fPeriod) / ow) * S * w) + (((jj % fPeriod) % ow) * S);
+                            bool ok = jj < kRem && ((yBits >> ((jj % fPeriod) / ow)) & (fMaskB >> ((jj % fPeriod) % ow)) & 1) != 0;
+                            if (pipe != 0)
                             {
-                                v = b[tb + ((jj / fPeriod) * c * h * w) + (((jj % fPeriod) / ow) * S * w) + (((jj % fPeriod) % ow) * S)];
+                                AsyncCopy.Float(smem, ring + fStoreB + FastSlot(j, WN * TN / 2, 1), b, src, ok);
                             }
-                            nextB[j] = v;
+                            else
+                            {
+                                nextB[j] = ok ? b[src] : 0f;
+                            }
                         }
                     }
                 }
@@ -604,8 +662,13 @@ public static partial class ConvImplicitGemm
                     }
                 }
             }
+            if (pipe != 0)
+            {
+                // One group per iteration, empty ones included, so that the wait counts iterations.
+                AsyncCopy.Commit();
+            }
 
-            if (t == 0)
+            if (u < lead)
             {
                 continue;
             }
@@ -664,6 +727,10 @@ public static partial class ConvImplicitGemm
         int q = lane & 3;
         int rs = MODE >= 2 ? (WN * TN * 8) + 8 : 1;
         int cs = MODE >= 2 ? 1 : (WM * TM * 16) + 4;
+        if (pipe != 0)
+        {
+            AsyncCopy.Wait(0);
+        }
         Group.Barrier();
         int outBase = ((((warpM * TM * 16) + g) * rs) + (((warpN * TN * 8) + (2 * q)) * cs));
         for (int slot = 0; slot < 4; slot++)

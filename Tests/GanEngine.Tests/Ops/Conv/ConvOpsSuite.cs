@@ -232,6 +232,35 @@ public abstract class ConvOpsSuite
         }
     }
 
+    /// <summary>The TF32 kernel's K-tile staging forced for all three forms where the fast gather applies: 0 (registers), cp.async
+    /// rings of 2 to 5 stages. The small case fits the CPU budget (ring offsets over 4 K tiles); the others, with up to 16 K tiles per
+    /// form and split-K weight gradients, run where cp.async is real (CUDA) and on PoCL (register staging: no fast gather there).</summary>
+    [TestCase(1, 8, 8, 8, 8, 0, 3)]
+    [TestCase(1, 8, 8, 8, 8, 0, 4)]
+    [TestCase(1, 8, 8, 8, 8, ConvLaunch.WideTile, 3)]
+    [TestCase(1, 8, 8, 8, 8, 0, 2)]
+    [TestCase(3, 16, 16, 16, 32, 0, 0)]
+    [TestCase(3, 16, 16, 16, 32, 0, 2)]
+    [TestCase(3, 16, 16, 16, 32, 0, 3)]
+    [TestCase(3, 16, 16, 16, 32, 0, 4)]
+    [TestCase(4, 32, 8, 8, 64, ConvLaunch.WideTile, 3)]
+    [TestCase(4, 32, 8, 8, 64, 0, 5)]
+    [TestCase(5, 64, 4, 4, 32, 0, 3)]
+    public void StagingRing_MatchesReference(int b, int ic, int h, int w, int oc, int tile, int ring)
+    {
+        var shape = new Conv2dShape(b, ic, h, w, oc, 4, 4, 2, 2, 1, 1);
+        var geometry = ConvLaunch.Geometry.Of(shape);
+        ConvLaunch.PlanOverride = (md, geo) => geo != geometry ? null : new ConvLaunch.Plan(md == 2 && tile == ConvLaunch.WideTile ? 0 : tile, md == 2 ? 2 : 1, ring);
+        try
+        {
+            RunConv(shape, true, MathMode.Tf32, ConvAlgorithm.ImplicitGemm);
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+        }
+    }
+
     private void RunConv(Conv2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm)
     {
         SkipIfLarge(shape.MacCount, algorithm);
