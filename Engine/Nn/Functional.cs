@@ -102,9 +102,13 @@ public static partial class Functional
     /// variance) and updates <paramref name="runningMean"/> / <paramref name="runningVar"/> in place
     /// (unbiased variance, <c>running = (1 - momentum) running + momentum batch</c>); in evaluation, uses them.
     /// <paramref name="weight"/> and <paramref name="bias"/> (C) may be null (no affine).
+    /// <paramref name="activation"/> fuses the ReLU / LeakyReLU (<paramref name="negativeSlope"/>) that
+    /// follows into the same kernels and the same autograd node: <c>F.relu(F.batch_norm(...))</c> with one
+    /// pass over the tensor fewer in the forward and in the backward, and no activation tensor kept.
     /// </summary>
     public static Tensor BatchNorm2d(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
-        bool training, float momentum = 0.1f, float eps = 1e-5f)
+        bool training, float momentum = 0.1f, float eps = 1e-5f,
+        NormActivation activation = NormActivation.None, float negativeSlope = Ops.Norm.BatchNorm2d.DefaultNegativeSlope)
     {
         RequireLayout(input, 4, "BatchNorm2d input");
         var shape = new BatchNorm2dShape(input.Size(0), input.Size(1), input.Size(2), input.Size(3));
@@ -125,7 +129,7 @@ public static partial class Functional
                 throw new ArgumentException("BatchNorm2d in evaluation mode needs the running mean and variance.");
             }
             Ops.Norm.BatchNorm2d.ForwardEval(stream, shape, plan, input.DenseView, ViewOrEmpty(weight, input), ViewOrEmpty(bias, input),
-                runningMean.DenseView, runningVar.DenseView, y.DenseView, eps);
+                runningMean.DenseView, runningVar.DenseView, y.DenseView, eps, activation, negativeSlope);
             return Autograd.Record(y, "BatchNorm2dEval", Inputs(input, weight, bias), [], (_, _) =>
                 throw new NotSupportedException("Backward through BatchNorm2d in evaluation mode is not implemented; train in training mode."));
         }
@@ -135,10 +139,18 @@ public static partial class Functional
         {
             Ops.Norm.BatchNorm2d.ForwardTraining(stream, shape, plan, input.DenseView, ViewOrEmpty(weight, input), ViewOrEmpty(bias, input),
                 y.DenseView, saveMean.DenseView, saveInvstd.DenseView, MutableOrEmpty(runningMean, saveMean), MutableOrEmpty(runningVar, saveMean),
-                workspace is null ? saveMean.DenseView.Slice(0, 0) : workspace.DenseView, momentum, eps);
+                workspace is null ? saveMean.DenseView.Slice(0, 0) : workspace.DenseView, momentum, eps, activation, negativeSlope);
         }
-        Tensor[] save = weight is null ? [input, saveMean, saveInvstd] : [input, saveMean, saveInvstd, weight];
-        var result = Autograd.Record(y, "BatchNorm2d", Inputs(input, weight, bias), save, (node, g) =>
+        // The fused backward recomputes the pre-activation, so it needs beta as well as gamma.
+        Tensor? savedBias = activation == NormActivation.None ? null : bias;
+        Tensor[] save = [input, saveMean, saveInvstd, .. weight is null ? [] : new[] { weight }, .. savedBias is null ? [] : new[] { savedBias }];
+        string name = activation switch
+        {
+            NormActivation.Relu => "BatchNorm2dRelu",
+            NormActivation.LeakyRelu => "BatchNorm2dLeakyRelu",
+            _ => "BatchNorm2d",
+        };
+        var result = Autograd.Record(y, name, Inputs(input, weight, bias), save, (node, g) =>
         {
             var x = node.Saved[0];
             using var dense = Dense(g);
@@ -148,8 +160,8 @@ public static partial class Functional
             using var workspace = Workspace(x, Ops.Norm.BatchNorm2d.WorkspaceFloats(shape, plan));
             var empty = gx.DenseView.Slice(0, 0);
             Ops.Norm.BatchNorm2d.Backward(stream, shape, plan, x.DenseView, dense.DenseView, node.Saved[1].DenseView, node.Saved[2].DenseView,
-                weight is null ? empty : node.Saved[3].DenseView, gx.DenseView, gw?.DenseView ?? empty, gb?.DenseView ?? empty,
-                workspace?.DenseView ?? empty);
+                weight is null ? empty : node.Saved[3].DenseView, savedBias is null ? empty : node.Saved[^1].DenseView,
+                gx.DenseView, gw?.DenseView ?? empty, gb?.DenseView ?? empty, workspace?.DenseView ?? empty, activation, negativeSlope);
             // One gradient per recorded input: the input, then weight and bias where present.
             return [gx, .. weight is null ? [] : new[] { gw }, .. bias is null ? [] : new[] { gb }];
         });

@@ -1,3 +1,4 @@
+using GanEngine.Ops.Norm;
 using GanEngine.Tensors;
 using GanEngine.Training.Architecture;
 using GanEngine.Training.Modules;
@@ -30,7 +31,7 @@ public static class DcganLayout
     public static int Width(int baseWidth, int stages, int i) => baseWidth << (stages - 1 - i);
 }
 
-/// <summary>DCGAN generator: transposed convs with BatchNorm + ReLU, tanh output, no biases, N(0, 0.02) init.</summary>
+/// <summary>DCGAN generator: transposed convs with BatchNorm + ReLU (one fused op), tanh output, no biases, N(0, 0.02) init.</summary>
 public sealed class DcganGenerator : Generator, IResizableNetwork
 {
     private readonly ConvTranspose2dLayer[] _convs;
@@ -99,8 +100,7 @@ public sealed class DcganGenerator : Generator, IResizableNetwork
         {
             using var c = _convs[i].Forward(x);
             x.Dispose();
-            using var n = _norms[i].Forward(c);
-            x = n.Relu();
+            x = _norms[i].Forward(c, NormActivation.Relu);
         }
         using (x)
         {
@@ -111,9 +111,11 @@ public sealed class DcganGenerator : Generator, IResizableNetwork
 }
 
 /// <summary>DCGAN discriminator: stride-2 4x4 convs with LeakyReLU(0.2), BatchNorm after all but the first
-/// (optional), and a last convolution over the 4x4 (7x7) map to one logit; no biases.</summary>
+/// (optional; fused with the LeakyReLU), and a last convolution over the 4x4 (7x7) map to one logit; no biases.</summary>
 public sealed class DcganDiscriminator : Discriminator, IResizableNetwork
 {
+    private const float Slope = 0.2f;
+
     private readonly Conv2dLayer[] _convs;
     private readonly BatchNorm2dLayer?[] _norms;
     private readonly int _resolution;
@@ -173,15 +175,7 @@ public sealed class DcganDiscriminator : Discriminator, IResizableNetwork
         {
             using var c = _convs[j].Forward(x);
             owned?.Dispose();
-            if (_norms[j] is { } bn)
-            {
-                using var n = bn.Forward(c);
-                x = owned = n.LeakyRelu(0.2f);
-            }
-            else
-            {
-                x = owned = c.LeakyRelu(0.2f);
-            }
+            x = owned = _norms[j] is { } bn ? bn.Forward(c, NormActivation.LeakyRelu, Slope) : c.LeakyRelu(Slope);
         }
         using var o = _convs[^1].Forward(x);
         owned?.Dispose();

@@ -53,6 +53,11 @@ public readonly record struct BatchNormPlan(int Splits, int Threads)
 /// <para>Evaluation: normalises with the running statistics. Backward (training): dx, dgamma, dbeta
 /// from the saved mean and invstd: dbeta = sum dy, dgamma = sum dy xhat,
 /// dx = gamma invstd (dy - dbeta / M - xhat dgamma / M).</para>
+/// <para>Fused activation (<see cref="NormActivation"/>, default none): the forwards write
+/// act(BN(x)); the backward then takes the gradient with respect to act's output and gates it by the
+/// pre-activation, recomputed from x, the saved statistics, weight and bias (so it needs the bias the
+/// forward had). This is <c>F.relu(F.batch_norm(...))</c> or <c>F.leaky_relu(..., negative_slope)</c>
+/// with one pass over the tensor fewer each way.</para>
 /// <para>Raw-op rules (docs/engine-design.md): views and explicit shapes, no allocation (the split
 /// plan's workspace is a parameter), no host synchronisation, launches only on the given launcher.
 /// Kernels: <see cref="BatchNormKernels"/>.</para>
@@ -64,6 +69,9 @@ public static class BatchNorm2d
 
     /// <summary>PyTorch's default eps.</summary>
     public const float DefaultEps = 1e-5f;
+
+    /// <summary>PyTorch's default LeakyReLU slope (<c>negative_slope</c> 0.01); DCGAN's D uses 0.2.</summary>
+    public const float DefaultNegativeSlope = 0.01f;
 
     /// <summary>The default plan for a shape on a device with <paramref name="multiprocessors"/> SMs
     /// (compute units): one fused launch per pass when the tensor is small (L2-resident, launch-bound)
@@ -96,10 +104,12 @@ public static class BatchNorm2d
         ReadOnlyView<float> input, ReadOnlyView<float> weight, ReadOnlyView<float> bias,
         ArrayView<float> output, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> workspace,
-        float momentum = DefaultMomentum, float eps = DefaultEps)
+        float momentum = DefaultMomentum, float eps = DefaultEps,
+        NormActivation activation = NormActivation.None, float negativeSlope = DefaultNegativeSlope)
     {
         shape.Validate();
         plan.Validate(shape);
+        int act = Specialization(activation);
         if (shape.PerChannel < 2) throw new ArgumentException($"BatchNorm2d: expected more than 1 value per channel when training, got input {shape}", nameof(shape));
         Check(input.Length, shape.Elements, nameof(input));
         Check(output.Length, shape.Elements, nameof(output));
@@ -113,24 +123,26 @@ public static class BatchNorm2d
         if (plan.Splits == 1)
         {
             BatchNormKernels.LaunchForwardFused(launcher, config, input, Present(weight, input), Present(bias, input), output, saveMean, saveInvstd,
-                Present(runningMean, saveMean), Present(runningVar, saveMean), shape.N, shape.C, shape.H * shape.W, eps, momentum);
+                Present(runningMean, saveMean), Present(runningVar, saveMean), shape.N, shape.C, shape.H * shape.W, eps, momentum, negativeSlope, act);
             return;
         }
         Check(workspace.Length, WorkspaceFloats(shape, plan), nameof(workspace), atLeast: true);
         int chunk = Chunk(shape, plan);
         BatchNormKernels.LaunchForwardStats(launcher, config, input, workspace, shape.N, shape.C, shape.H * shape.W, chunk);
         BatchNormKernels.LaunchForwardApply(launcher, config, input, workspace, Present(weight, input), Present(bias, input), output, saveMean, saveInvstd,
-            Present(runningMean, saveMean), Present(runningVar, saveMean), shape.N, shape.C, shape.H * shape.W, chunk, eps, momentum);
+            Present(runningMean, saveMean), Present(runningVar, saveMean), shape.N, shape.C, shape.H * shape.W, chunk, eps, momentum, negativeSlope, act);
     }
 
-    /// <summary>Evaluation forward with the running statistics (one launch).</summary>
+    /// <summary>Evaluation forward with the running statistics (one launch), then the activation.</summary>
     public static void ForwardEval(
         IKernelLauncher launcher, in BatchNorm2dShape shape, in BatchNormPlan plan,
         ReadOnlyView<float> input, ReadOnlyView<float> weight, ReadOnlyView<float> bias,
-        ReadOnlyView<float> runningMean, ReadOnlyView<float> runningVar, ArrayView<float> output, float eps = DefaultEps)
+        ReadOnlyView<float> runningMean, ReadOnlyView<float> runningVar, ArrayView<float> output, float eps = DefaultEps,
+        NormActivation activation = NormActivation.None, float negativeSlope = DefaultNegativeSlope)
     {
         shape.Validate();
         plan.Validate(shape);
+        int act = Specialization(activation);
         Check(input.Length, shape.Elements, nameof(input));
         Check(output.Length, shape.Elements, nameof(output));
         Optional(weight.Length, shape.C, nameof(weight));
@@ -138,7 +150,7 @@ public static class BatchNorm2d
         Check(runningMean.Length, shape.C, nameof(runningMean));
         Check(runningVar.Length, shape.C, nameof(runningVar));
         BatchNormKernels.LaunchForwardEval(launcher, Config(shape, plan), input, Present(weight, input), Present(bias, input), runningMean, runningVar, output,
-            shape.N, shape.C, shape.H * shape.W, Chunk(shape, plan), eps);
+            shape.N, shape.C, shape.H * shape.W, Chunk(shape, plan), eps, negativeSlope, act);
     }
 
     /// <summary>Training backward from the saved statistics: dx, and dgamma / dbeta when those views are
@@ -146,31 +158,53 @@ public static class BatchNorm2d
     public static void Backward(
         IKernelLauncher launcher, in BatchNorm2dShape shape, in BatchNormPlan plan,
         ReadOnlyView<float> input, ReadOnlyView<float> gradOutput, ReadOnlyView<float> saveMean, ReadOnlyView<float> saveInvstd,
-        ReadOnlyView<float> weight, ArrayView<float> gradInput, ArrayView<float> gradWeight, ArrayView<float> gradBias, ArrayView<float> workspace)
+        ReadOnlyView<float> weight, ArrayView<float> gradInput, ArrayView<float> gradWeight, ArrayView<float> gradBias, ArrayView<float> workspace) =>
+        Backward(launcher, shape, plan, input, gradOutput, saveMean, saveInvstd, weight, default, gradInput, gradWeight, gradBias, workspace,
+            NormActivation.None);
+
+    /// <summary>Training backward of BatchNorm followed by <paramref name="activation"/>:
+    /// <paramref name="gradOutput"/> is the gradient with respect to the activation's output;
+    /// <paramref name="bias"/> is the forward's (empty: not affine), needed to recompute the
+    /// pre-activation. dgamma / dbeta are overwritten when not empty.</summary>
+    public static void Backward(
+        IKernelLauncher launcher, in BatchNorm2dShape shape, in BatchNormPlan plan,
+        ReadOnlyView<float> input, ReadOnlyView<float> gradOutput, ReadOnlyView<float> saveMean, ReadOnlyView<float> saveInvstd,
+        ReadOnlyView<float> weight, ReadOnlyView<float> bias, ArrayView<float> gradInput, ArrayView<float> gradWeight, ArrayView<float> gradBias,
+        ArrayView<float> workspace, NormActivation activation, float negativeSlope = DefaultNegativeSlope)
     {
         shape.Validate();
         plan.Validate(shape);
+        int act = Specialization(activation);
         Check(input.Length, shape.Elements, nameof(input));
         Check(gradOutput.Length, shape.Elements, nameof(gradOutput));
         Check(gradInput.Length, shape.Elements, nameof(gradInput));
         Check(saveMean.Length, shape.C, nameof(saveMean));
         Check(saveInvstd.Length, shape.C, nameof(saveInvstd));
         Optional(weight.Length, shape.C, nameof(weight));
+        Optional(bias.Length, shape.C, nameof(bias));
         Optional(gradWeight.Length, shape.C, nameof(gradWeight));
         Optional(gradBias.Length, shape.C, nameof(gradBias));
         var config = Config(shape, plan);
         if (plan.Splits == 1)
         {
-            BatchNormKernels.LaunchBackwardFused(launcher, config, input, gradOutput, saveMean, saveInvstd, Present(weight, input), gradInput,
-                Present(gradWeight, gradInput), Present(gradBias, gradInput), shape.N, shape.C, shape.H * shape.W);
+            BatchNormKernels.LaunchBackwardFused(launcher, config, input, gradOutput, saveMean, saveInvstd, Present(weight, input), Present(bias, input),
+                gradInput, Present(gradWeight, gradInput), Present(gradBias, gradInput), shape.N, shape.C, shape.H * shape.W, negativeSlope, act);
             return;
         }
         Check(workspace.Length, WorkspaceFloats(shape, plan), nameof(workspace), atLeast: true);
         int chunk = Chunk(shape, plan);
-        BatchNormKernels.LaunchBackwardReduce(launcher, config, input, gradOutput, saveMean, workspace, shape.N, shape.C, shape.H * shape.W, chunk);
-        BatchNormKernels.LaunchBackwardApply(launcher, config, input, gradOutput, saveMean, saveInvstd, Present(weight, input), workspace, gradInput,
-            Present(gradWeight, gradInput), Present(gradBias, gradInput), shape.N, shape.C, shape.H * shape.W, chunk);
+        BatchNormKernels.LaunchBackwardReduce(launcher, config, input, gradOutput, saveMean, saveInvstd, Present(weight, input), Present(bias, input),
+            workspace, shape.N, shape.C, shape.H * shape.W, chunk, negativeSlope, act);
+        BatchNormKernels.LaunchBackwardApply(launcher, config, input, gradOutput, saveMean, saveInvstd, Present(weight, input), Present(bias, input),
+            workspace, gradInput, Present(gradWeight, gradInput), Present(gradBias, gradInput), shape.N, shape.C, shape.H * shape.W, chunk,
+            negativeSlope, act);
     }
+
+    private static int Specialization(NormActivation activation) => activation switch
+    {
+        NormActivation.None or NormActivation.Relu or NormActivation.LeakyRelu => (int)activation,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "BatchNorm2d: unknown activation"),
+    };
 
     // An absent optional view becomes a length-0 slice of a real buffer (a valid handle on every backend).
     private static ReadOnlyView<float> Present(ReadOnlyView<float> view, ReadOnlyView<float> fallback) => view.Length > 0 ? view : fallback.Slice(0, 0);

@@ -1,15 +1,19 @@
+using GanEngine.Ops.Norm;
+
 namespace GanEngine.Ops.Reference;
 
 /// <summary>float64 host reference of BatchNorm2d (NCHW, PyTorch semantics; see
-/// <see cref="GanEngine.Ops.Norm.BatchNorm2d"/>). Null weight / bias mean "not affine"; null running
-/// statistics are not updated.</summary>
+/// <see cref="GanEngine.Ops.Norm.BatchNorm2d"/>), optionally followed by an activation
+/// (<see cref="NormActivation"/>). Null weight / bias mean "not affine"; null running statistics are
+/// not updated.</summary>
 public static class BatchNormReference
 {
-    /// <summary>Training forward: y, and the saved mean and invstd; updates the running statistics
-    /// (unbiased variance) in place when given.</summary>
+    /// <summary>Training forward: y = act(BN(x)), and the saved mean and invstd; updates the running
+    /// statistics (unbiased variance) in place when given.</summary>
     public static (double[] Y, double[] Mean, double[] Invstd) ForwardTraining(
         ReadOnlySpan<double> x, int n, int c, int hw, double[]? weight, double[]? bias,
-        double[]? runningMean, double[]? runningVar, double momentum = 0.1, double eps = 1e-5)
+        double[]? runningMean, double[]? runningVar, double momentum = 0.1, double eps = 1e-5,
+        NormActivation activation = NormActivation.None, double negativeSlope = 0.01)
     {
         int m = n * hw;
         var y = new double[x.Length];
@@ -52,16 +56,17 @@ public static class BatchNormReference
                 for (int p = 0; p < hw; p++)
                 {
                     int at = (((i * c) + ch) * hw) + p;
-                    y[at] = (g * (x[at] - mu) * invstd[ch]) + b;
+                    y[at] = Activate((g * (x[at] - mu) * invstd[ch]) + b, activation, negativeSlope);
                 }
             }
         }
         return (y, mean, invstd);
     }
 
-    /// <summary>Evaluation forward with the running statistics.</summary>
+    /// <summary>Evaluation forward with the running statistics, then the activation.</summary>
     public static double[] ForwardEval(ReadOnlySpan<double> x, int n, int c, int hw, double[]? weight, double[]? bias,
-        double[] runningMean, double[] runningVar, double eps = 1e-5)
+        double[] runningMean, double[] runningVar, double eps = 1e-5,
+        NormActivation activation = NormActivation.None, double negativeSlope = 0.01)
     {
         var y = new double[x.Length];
         for (int i = 0; i < n; i++)
@@ -72,18 +77,28 @@ public static class BatchNormReference
                 for (int p = 0; p < hw; p++)
                 {
                     int at = (((i * c) + ch) * hw) + p;
-                    y[at] = ((x[at] - runningMean[ch]) * s) + (bias?[ch] ?? 0.0);
+                    y[at] = Activate(((x[at] - runningMean[ch]) * s) + (bias?[ch] ?? 0.0), activation, negativeSlope);
                 }
             }
         }
         return y;
     }
 
-    /// <summary>Training backward from the saved mean and invstd: dx, dgamma, dbeta.</summary>
+    /// <summary>Training backward from the saved mean and invstd: dx, dgamma, dbeta. With an activation,
+    /// <paramref name="dyActivation"/> is the gradient with respect to its output; it is first multiplied
+    /// by act'(z) at the pre-activation z = gamma xhat + beta (PyTorch at 0: relu' = 0, leaky' = slope).</summary>
     public static (double[] Dx, double[] Dweight, double[] Dbias) Backward(
-        ReadOnlySpan<double> x, ReadOnlySpan<double> dy, int n, int c, int hw, double[] mean, double[] invstd, double[]? weight)
+        ReadOnlySpan<double> x, ReadOnlySpan<double> dyActivation, int n, int c, int hw, double[] mean, double[] invstd, double[]? weight,
+        double[]? bias = null, NormActivation activation = NormActivation.None, double negativeSlope = 0.01)
     {
         int m = n * hw;
+        var dy = new double[x.Length];
+        for (int at = 0; at < x.Length; at++)
+        {
+            int ch = (at / hw) % c;
+            double z = ((weight?[ch] ?? 1.0) * (x[at] - mean[ch]) * invstd[ch]) + (bias?[ch] ?? 0.0);
+            dy[at] = dyActivation[at] * Derivative(z, activation, negativeSlope);
+        }
         var dx = new double[x.Length];
         var dweight = new double[c];
         var dbias = new double[c];
@@ -114,4 +129,22 @@ public static class BatchNormReference
         }
         return (dx, dweight, dbias);
     }
+
+    /// <summary>act(z).</summary>
+    public static double Activate(double z, NormActivation activation, double negativeSlope) => activation switch
+    {
+        NormActivation.None => z,
+        NormActivation.Relu => z > 0 ? z : 0,
+        NormActivation.LeakyRelu => z > 0 ? z : z * negativeSlope,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+    };
+
+    /// <summary>act'(z), with PyTorch's value at 0 (its backward tests z &gt; 0).</summary>
+    public static double Derivative(double z, NormActivation activation, double negativeSlope) => activation switch
+    {
+        NormActivation.None => 1,
+        NormActivation.Relu => z > 0 ? 1 : 0,
+        NormActivation.LeakyRelu => z > 0 ? 1 : negativeSlope,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+    };
 }

@@ -26,6 +26,14 @@ namespace GanEngine.Kernels.Norm;
 /// further launch), block (0, c) stores the saved statistics and running statistics, and every block
 /// normalises its chunk; <see cref="BackwardReduce"/> / <see cref="BackwardApply"/> the same for the
 /// gradient. Workspace: 2 * C * S floats, laid out [c][s][2].</para>
+/// <para><b>Fused activation.</b> The kernels that write y apply the activation that follows the
+/// BatchNorm in the network (the <c>Activation</c> specialization: none, ReLU, LeakyReLU with
+/// <c>negativeSlope</c>) as they write it, and the backward kernels take dy with respect to that
+/// activation's output: they recompute the pre-activation z = x * scale + offset from x (which they read
+/// anyway) with the forward's own floats, so the gate is the forward's, and turn dy into dL/dz before
+/// using it. One read and one write of the activation tensor are saved in each direction and nothing
+/// extra is stored. The gradient at z = 0 is PyTorch's (z &gt; 0 passes): relu'(0) = 0,
+/// leaky_relu'(0) = slope. With <see cref="ActivationNone"/> the branches compile away.</para>
 /// <para>Optional tensors (weight, bias, running statistics, weight and bias gradients) are views of
 /// length 0 when absent.</para>
 /// </remarks>
@@ -33,6 +41,15 @@ public static partial class BatchNormKernels
 {
     /// <summary>Independent loads in flight per thread per step.</summary>
     public const int Unroll = 4;
+
+    /// <summary><c>Activation</c> specialization: y is the normalised value.</summary>
+    public const int ActivationNone = 0;
+
+    /// <summary><c>Activation</c> specialization: y = max(z, 0) (0 for NaN, as the engine's ReLU).</summary>
+    public const int ActivationRelu = 1;
+
+    /// <summary><c>Activation</c> specialization: y = z &gt; 0 ? z : z * negativeSlope.</summary>
+    public const int ActivationLeakyRelu = 2;
 
     /// <summary>Training statistics, chunk s of channel c: workspace[(c S + s) 2 + {0, 1}] = the chunk's
     /// sums of (x - K) and (x - K)^2, K = x[0, c, 0, 0].</summary>
@@ -124,13 +141,13 @@ public static partial class BatchNormKernels
     }
 
     /// <summary>Folds the partial sums of channel c, stores the saved and running statistics (block
-    /// (0, c) only), and normalises chunk s: y = x * scale + shift with scale = gamma * invstd.</summary>
+    /// (0, c) only), and normalises chunk s: y = act(x * scale + shift) with scale = gamma * invstd.</summary>
     [Kernel]
     public static void ForwardApply(
         ReadOnlyView<float> x, ReadOnlyView<float> workspace, ReadOnlyView<float> weight, ReadOnlyView<float> bias,
         ArrayView<float> y, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
         ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int n, int channels, int hw, int chunk, float eps, float momentum)
+        int n, int channels, int hw, int chunk, float eps, float momentum, float negativeSlope, [Specialization] int Activation)
     {
         int tid = ThreadIdx.X;
         int threads = BlockDim.X;
@@ -159,17 +176,17 @@ public static partial class BatchNormKernels
         float offset = (bias.Length > 0 ? bias[c] : 0f) - (mean * scale);
         int begin = split * chunk;
         int end = begin + chunk < m ? begin + chunk : m;
-        Normalise(x, y, begin, end, tid, threads, c, hw, chw, scale, offset);
+        Normalise(x, y, begin, end, tid, threads, c, hw, chw, scale, offset, negativeSlope, Activation);
     }
 
-    /// <summary>One block per channel: statistics, saved and running statistics, and normalisation in
-    /// one launch (grid (1, C)).</summary>
+    /// <summary>One block per channel: statistics, saved and running statistics, and normalisation
+    /// (with the activation) in one launch (grid (1, C)).</summary>
     [Kernel]
     public static void ForwardFused(
         ReadOnlyView<float> x, ReadOnlyView<float> weight, ReadOnlyView<float> bias,
         ArrayView<float> y, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
         ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int n, int channels, int hw, float eps, float momentum)
+        int n, int channels, int hw, float eps, float momentum, float negativeSlope, [Specialization] int Activation)
     {
         var red = Shared.Allocate<float>(64);
         int tid = ThreadIdx.X;
@@ -257,16 +274,16 @@ public static partial class BatchNormKernels
         }
         float scale = weight.Length > 0 ? weight[c] * invstd : invstd;
         float offset = (bias.Length > 0 ? bias[c] : 0f) - (mean * scale);
-        Normalise(x, y, 0, m, tid, threads, c, hw, chw, scale, offset);
+        Normalise(x, y, 0, m, tid, threads, c, hw, chw, scale, offset, negativeSlope, Activation);
     }
 
-    /// <summary>Evaluation mode: y = (x - running mean) * rsqrt(running var + eps) * gamma + beta over
-    /// chunk s of channel c (grid (S, C)).</summary>
+    /// <summary>Evaluation mode: y = act((x - running mean) * rsqrt(running var + eps) * gamma + beta)
+    /// over chunk s of channel c (grid (S, C)).</summary>
     [Kernel]
     public static void ForwardEval(
         ReadOnlyView<float> x, ReadOnlyView<float> weight, ReadOnlyView<float> bias,
         ReadOnlyView<float> runningMean, ReadOnlyView<float> runningVar, ArrayView<float> y,
-        int n, int channels, int hw, int chunk, float eps)
+        int n, int channels, int hw, int chunk, float eps, float negativeSlope, [Specialization] int Activation)
     {
         int c = BlockIdx.Y;
         int m = n * hw;
@@ -275,15 +292,16 @@ public static partial class BatchNormKernels
         float offset = (bias.Length > 0 ? bias[c] : 0f) - (runningMean[c] * scale);
         int begin = BlockIdx.X * chunk;
         int end = begin + chunk < m ? begin + chunk : m;
-        Normalise(x, y, begin, end, ThreadIdx.X, BlockDim.X, c, hw, channels * hw, scale, offset);
+        Normalise(x, y, begin, end, ThreadIdx.X, BlockDim.X, c, hw, channels * hw, scale, offset, negativeSlope, Activation);
     }
 
-    /// <summary>Backward, chunk s of channel c: workspace[(c S + s) 2 + {0, 1}] = the chunk's sums of dy
-    /// and dy * (x - mean).</summary>
+    /// <summary>Backward, chunk s of channel c: workspace[(c S + s) 2 + {0, 1}] = the chunk's sums of g
+    /// and g * (x - mean), g = dL/dz (dy through the activation's gate; dy itself without one).</summary>
     [Kernel]
     public static void BackwardReduce(
-        ReadOnlyView<float> x, ReadOnlyView<float> dy, ReadOnlyView<float> saveMean, ArrayView<float> workspace,
-        int n, int channels, int hw, int chunk)
+        ReadOnlyView<float> x, ReadOnlyView<float> dy, ReadOnlyView<float> saveMean, ReadOnlyView<float> saveInvstd,
+        ReadOnlyView<float> weight, ReadOnlyView<float> bias, ArrayView<float> workspace,
+        int n, int channels, int hw, int chunk, float negativeSlope, [Specialization] int Activation)
     {
         var red = Shared.Allocate<float>(64);
         int tid = ThreadIdx.X;
@@ -297,6 +315,13 @@ public static partial class BatchNormKernels
         int end = begin + chunk < m ? begin + chunk : m;
         Span<int> at = stackalloc int[Unroll];
         float mean = saveMean[c];
+        float zScale = 0f;
+        float zOffset = 0f;
+        if (Activation != ActivationNone)
+        {
+            zScale = weight.Length > 0 ? weight[c] * saveInvstd[c] : saveInvstd[c];
+            zOffset = (bias.Length > 0 ? bias[c] : 0f) - (mean * zScale);
+        }
         float s1 = 0f;
         float s2 = 0f;
 
@@ -320,17 +345,19 @@ public static partial class BatchNormKernels
             }
             for (int u = 0; u < Unroll; u++)
             {
-                float g = dy[at[u]];
+                float v = x[at[u]];
+                float g = Gate(dy[at[u]], v, zScale, zOffset, negativeSlope, Activation);
                 s1 += g;
-                s2 = KMath.Fma(g, x[at[u]] - mean, s2);
+                s2 = KMath.Fma(g, v - mean, s2);
             }
             j += Unroll * threads;
         }
         while (j < end)
         {
-            float g = dy[address];
+            float v = x[address];
+            float g = Gate(dy[address], v, zScale, zOffset, negativeSlope, Activation);
             s1 += g;
-            s2 = KMath.Fma(g, x[address] - mean, s2);
+            s2 = KMath.Fma(g, v - mean, s2);
             p += stepP;
             address += stepAddress;
             if (p >= hw)
@@ -373,9 +400,9 @@ public static partial class BatchNormKernels
     [Kernel]
     public static void BackwardApply(
         ReadOnlyView<float> x, ReadOnlyView<float> dy, ReadOnlyView<float> saveMean, ReadOnlyView<float> saveInvstd,
-        ReadOnlyView<float> weight, ReadOnlyView<float> workspace,
+        ReadOnlyView<float> weight, ReadOnlyView<float> bias, ReadOnlyView<float> workspace,
         ArrayView<float> dx, ArrayView<float> dweight, ArrayView<float> dbias,
-        int n, int channels, int hw, int chunk)
+        int n, int channels, int hw, int chunk, float negativeSlope, [Specialization] int Activation)
     {
         int tid = ThreadIdx.X;
         int c = BlockIdx.Y;
@@ -396,16 +423,19 @@ public static partial class BatchNormKernels
         }
         int begin = split * chunk;
         int end = begin + chunk < m ? begin + chunk : m;
+        float mean = saveMean[c];
+        float k = weight.Length > 0 ? weight[c] * invstd : invstd;
+        float zOffset = Activation != ActivationNone ? (bias.Length > 0 ? bias[c] : 0f) - (mean * k) : 0f;
         InputGradient(x, dy, dx, begin, end, tid, BlockDim.X, c, hw, channels * hw,
-            weight.Length > 0 ? weight[c] * invstd : invstd, saveMean[c], s1, s2 * invstd * invstd, (float)m);
+            k, mean, s1, s2 * invstd * invstd, (float)m, zOffset, negativeSlope, Activation);
     }
 
     /// <summary>Backward in one launch, one block per channel (grid (1, C)).</summary>
     [Kernel]
     public static void BackwardFused(
         ReadOnlyView<float> x, ReadOnlyView<float> dy, ReadOnlyView<float> saveMean, ReadOnlyView<float> saveInvstd,
-        ReadOnlyView<float> weight, ArrayView<float> dx, ArrayView<float> dweight, ArrayView<float> dbias,
-        int n, int channels, int hw)
+        ReadOnlyView<float> weight, ReadOnlyView<float> bias, ArrayView<float> dx, ArrayView<float> dweight, ArrayView<float> dbias,
+        int n, int channels, int hw, float negativeSlope, [Specialization] int Activation)
     {
         var red = Shared.Allocate<float>(64);
         int tid = ThreadIdx.X;
@@ -415,6 +445,13 @@ public static partial class BatchNormKernels
         int chw = channels * hw;
         Span<int> at = stackalloc int[Unroll];
         float mean = saveMean[c];
+        float zScale = 0f;
+        float zOffset = 0f;
+        if (Activation != ActivationNone)
+        {
+            zScale = weight.Length > 0 ? weight[c] * saveInvstd[c] : saveInvstd[c];
+            zOffset = (bias.Length > 0 ? bias[c] : 0f) - (mean * zScale);
+        }
         float s1 = 0f;
         float s2 = 0f;
 
@@ -438,17 +475,19 @@ public static partial class BatchNormKernels
             }
             for (int u = 0; u < Unroll; u++)
             {
-                float g = dy[at[u]];
+                float v = x[at[u]];
+                float g = Gate(dy[at[u]], v, zScale, zOffset, negativeSlope, Activation);
                 s1 += g;
-                s2 = KMath.Fma(g, x[at[u]] - mean, s2);
+                s2 = KMath.Fma(g, v - mean, s2);
             }
             j += Unroll * threads;
         }
         while (j < m)
         {
-            float g = dy[address];
+            float v = x[address];
+            float g = Gate(dy[address], v, zScale, zOffset, negativeSlope, Activation);
             s1 += g;
-            s2 = KMath.Fma(g, x[address] - mean, s2);
+            s2 = KMath.Fma(g, v - mean, s2);
             p += stepP;
             address += stepAddress;
             if (p >= hw)
@@ -488,7 +527,7 @@ public static partial class BatchNormKernels
             StoreParameterGradients(dweight, dbias, c, s1, s2 * invstd);
         }
         InputGradient(x, dy, dx, 0, m, tid, threads, c, hw, chw,
-            weight.Length > 0 ? weight[c] * invstd : invstd, mean, s1, s2 * invstd * invstd, (float)m);
+            weight.Length > 0 ? weight[c] * invstd : invstd, mean, s1, s2 * invstd * invstd, (float)m, zOffset, negativeSlope, Activation);
     }
 
     /// <summary>saveMean[c], saveInvstd[c]; running mean and unbiased running variance with momentum
@@ -523,10 +562,10 @@ public static partial class BatchNormKernels
         }
     }
 
-    /// <summary>y = x * scale + offset over elements [begin, end) of channel c, strided by the block.</summary>
+    /// <summary>y = act(x * scale + offset) over elements [begin, end) of channel c, strided by the block.</summary>
     private static void Normalise(
         ReadOnlyView<float> x, ArrayView<float> y, int begin, int end, int tid, int threads,
-        int c, int hw, int chw, float scale, float offset)
+        int c, int hw, int chw, float scale, float offset, float negativeSlope, int activation)
     {
         Span<int> at = stackalloc int[Unroll];
         int stepP = threads % hw;
@@ -549,13 +588,13 @@ public static partial class BatchNormKernels
             }
             for (int u = 0; u < Unroll; u++)
             {
-                y[at[u]] = KMath.Fma(x[at[u]], scale, offset);
+                y[at[u]] = Activate(KMath.Fma(x[at[u]], scale, offset), negativeSlope, activation);
             }
             j += Unroll * threads;
         }
         while (j < end)
         {
-            y[address] = KMath.Fma(x[address], scale, offset);
+            y[address] = Activate(KMath.Fma(x[address], scale, offset), negativeSlope, activation);
             p += stepP;
             address += stepAddress;
             if (p >= hw)
@@ -567,14 +606,15 @@ public static partial class BatchNormKernels
         }
     }
 
-    /// <summary>dx = k (dy - sumDy / M - (x - mean) b) over [begin, end) of channel c, with
-    /// k = gamma invstd and b = sum(dy (x - mean)) invstd^2 / M (<paramref name="b"/> is passed
-    /// without the 1 / M).</summary>
+    /// <summary>dx = k (g - sumDy / M - (x - mean) b) over [begin, end) of channel c, with g = dy gated
+    /// by the activation (z = x k + <paramref name="zOffset"/>), k = gamma invstd and
+    /// b = sum(g (x - mean)) invstd^2 / M (<paramref name="b"/> is passed without the 1 / M).</summary>
     private static void InputGradient(
         ReadOnlyView<float> x, ReadOnlyView<float> dy, ArrayView<float> dx, int begin, int end, int tid, int threads,
-        int c, int hw, int chw, float k, float mean, float sumDy, float b, float count)
+        int c, int hw, int chw, float k, float mean, float sumDy, float b, float count,
+        float zOffset, float negativeSlope, int activation)
     {
-        // dx = k dy - (k b / M) (x - mean) - k sumDy / M
+        // dx = k g - (k b / M) (x - mean) - k sumDy / M
         float slope = k * b / count;
         float offset = -(k * sumDy / count);
         Span<int> at = stackalloc int[Unroll];
@@ -598,13 +638,17 @@ public static partial class BatchNormKernels
             }
             for (int u = 0; u < Unroll; u++)
             {
-                dx[at[u]] = KMath.Fma(k, dy[at[u]], KMath.Fma(-slope, x[at[u]] - mean, offset));
+                float v = x[at[u]];
+                float g = Gate(dy[at[u]], v, k, zOffset, negativeSlope, activation);
+                dx[at[u]] = KMath.Fma(k, g, KMath.Fma(-slope, v - mean, offset));
             }
             j += Unroll * threads;
         }
         while (j < end)
         {
-            dx[address] = KMath.Fma(k, dy[address], KMath.Fma(-slope, x[address] - mean, offset));
+            float v = x[address];
+            float g = Gate(dy[address], v, k, zOffset, negativeSlope, activation);
+            dx[address] = KMath.Fma(k, g, KMath.Fma(-slope, v - mean, offset));
             p += stepP;
             address += stepAddress;
             if (p >= hw)
@@ -614,5 +658,37 @@ public static partial class BatchNormKernels
             }
             j += threads;
         }
+    }
+
+    /// <summary>The activation of the pre-activation value z (the same expressions as the engine's
+    /// element-wise ReLU / LeakyReLU, so that fused and separate agree bit for bit).</summary>
+    private static float Activate(float z, float negativeSlope, int activation)
+    {
+        float r = z;
+        if (activation == ActivationRelu)
+        {
+            r = z > 0f ? z : 0f;
+        }
+        else if (activation == ActivationLeakyRelu)
+        {
+            r = z > 0f ? z : z * negativeSlope;
+        }
+        return r;
+    }
+
+    /// <summary>dL/dz from dy = dL/dact at z = v * scale + offset, computed as the forward computed it so
+    /// that the gate is the forward's; z &gt; 0 passes (PyTorch's convention at 0).</summary>
+    private static float Gate(float dy, float v, float scale, float offset, float negativeSlope, int activation)
+    {
+        float r = dy;
+        if (activation == ActivationRelu)
+        {
+            r = KMath.Fma(v, scale, offset) > 0f ? dy : 0f;
+        }
+        else if (activation == ActivationLeakyRelu)
+        {
+            r = KMath.Fma(v, scale, offset) > 0f ? dy : dy * negativeSlope;
+        }
+        return r;
     }
 }

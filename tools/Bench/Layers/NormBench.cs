@@ -9,7 +9,8 @@ namespace GanEngine.Bench;
 /// BatchNorm2d training forward + backward (<c>--only norm</c>) on (64,128,16,16) and
 /// (256,128,32,32) (CPU: small shapes). Rows: <c>norm</c> = forward + backward with the default plan
 /// (<see cref="BatchNorm2d.Plan"/>), <c>norm-fwd</c> / <c>norm-bwd</c> the two halves, and plan
-/// variants <c>norm-fused-T</c> / <c>norm-split-S</c>. Each shape is first checked against the float64
+/// variants <c>norm-fused-T</c> / <c>norm-split-S</c>; <c>norm-relu</c> / <c>norm-lrelu</c> are forward +
+/// backward with the activation fused (same traffic: should time as <c>norm</c>). Each shape is first checked against the float64
 /// reference (y, saved mean / invstd, dx, dgamma, dbeta; worst norm-wise relative error). Rate: the
 /// minimal traffic (forward reads x, writes y; backward reads x and dy, writes dx) over the time.
 /// tools/peer/peer_norm.py prints the same rows for PyTorch.
@@ -29,6 +30,8 @@ internal static class NormBench
             run("norm", () => Run(accelerator, options, "norm", shape, plan, Pass.Both));
             run("norm-fwd", () => Run(accelerator, options, "norm-fwd", shape, plan, Pass.Forward));
             run("norm-bwd", () => Run(accelerator, options, "norm-bwd", shape, plan, Pass.Backward));
+            run("norm-relu", () => Run(accelerator, options, "norm-relu", shape, plan, Pass.Both, NormActivation.Relu));
+            run("norm-lrelu", () => Run(accelerator, options, "norm-lrelu", shape, plan, Pass.Both, NormActivation.LeakyRelu));
             foreach (int threads in new[] { 256, 512, 1024 })
             {
                 run($"norm-fused-{threads}", () => Run(accelerator, options, $"norm-fused-{threads}", shape, new BatchNormPlan(1, threads), Pass.Both));
@@ -45,8 +48,10 @@ internal static class NormBench
 
     private enum Pass { Forward, Backward, Both }
 
-    private static BenchResult Run(Accelerator acc, BenchOptions options, string name, BatchNorm2dShape shape, BatchNormPlan plan, Pass pass)
+    private static BenchResult Run(Accelerator acc, BenchOptions options, string name, BatchNorm2dShape shape, BatchNormPlan plan, Pass pass,
+        NormActivation activation = NormActivation.None)
     {
+        const float slope = 0.2f;
         var rng = new Random(Environment.TickCount);
         int e = shape.Elements, c = shape.C, hw = shape.H * shape.W;
         var x = Random(rng, e, 0.5f, 1.5f);     // mean 0.5, not centred
@@ -70,16 +75,18 @@ internal static class NormBench
         {
             acc.DefaultStream.FillBytes(b.View, 0xFF);
         }
-        void Forward() => BatchNorm2d.ForwardTraining(acc, shape, plan, dX, dGamma, dBeta, dY, dMean, dInvstd, dRm, dRv, workspace);
-        void Backward() => BatchNorm2d.Backward(acc, shape, plan, dX, dDy, dMean, dInvstd, dGamma, dDx, dDg, dDb, workspace);
+        void Forward() => BatchNorm2d.ForwardTraining(acc, shape, plan, dX, dGamma, dBeta, dY, dMean, dInvstd, dRm, dRv, workspace,
+            activation: activation, negativeSlope: slope);
+        void Backward() => BatchNorm2d.Backward(acc, shape, plan, dX, dDy, dMean, dInvstd, dGamma, dBeta, dDx, dDg, dDb, workspace, activation, slope);
 
         Forward();
         Backward();
         acc.Synchronize();
         var xd = Array.ConvertAll(x, v => (double)v);
         var gd = Array.ConvertAll(gamma, v => (double)v);
-        var (y, mean, invstd) = BatchNormReference.ForwardTraining(xd, shape.N, c, hw, gd, Array.ConvertAll(beta, v => (double)v), null, null);
-        var (dx, dg, db) = BatchNormReference.Backward(xd, Array.ConvertAll(dy, v => (double)v), shape.N, c, hw, mean, invstd, gd);
+        var bd = Array.ConvertAll(beta, v => (double)v);
+        var (y, mean, invstd) = BatchNormReference.ForwardTraining(xd, shape.N, c, hw, gd, bd, null, null, 0.1, 1e-5, activation, slope);
+        var (dx, dg, db) = BatchNormReference.Backward(xd, Array.ConvertAll(dy, v => (double)v), shape.N, c, hw, mean, invstd, gd, bd, activation, slope);
         double error = new[]
         {
             Error(dY.ToArray(), y), Error(dMean.ToArray(), mean), Error(dInvstd.ToArray(), invstd),
