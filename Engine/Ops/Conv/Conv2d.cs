@@ -487,8 +487,8 @@ internal static class ConvLaunch
             g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad, small, big, gradWeight);
 
     /// <summary>Dgrad form through <see cref="ConvNarrow.Dgrad"/>: <paramref name="images"/> images per thread, 256 threads per block,
-    /// grid y = stride phases; TF32 rounds the operands as the tensor-core path does.</summary>
-    internal static void NarrowDgrad(IKernelLauncher launcher, MathMode mode, in Geometry g, int images, ReadOnlyView<float> small,
+    /// grid y = stride phases; FP32 in either math mode (TF32 allows, not requires, reduced precision).</summary>
+    internal static void NarrowDgrad(IKernelLauncher launcher, in Geometry g, int images, ReadOnlyView<float> small,
         ReadOnlyView<float> weight, ReadOnlyView<float>? bias, ArrayView<float> output)
     {
         int s = g.S;
@@ -496,7 +496,7 @@ internal static class ConvLaunch
         int shared = g.Oc * ConvNarrow.WeightStride(g.C, g.K, g.KW, s) * sizeof(float);
         var config = new LaunchConfig(new Dim3((int)((threads + 255) / 256), s * s), new Dim3(256), shared);
         ConvNarrow.LaunchDgrad(launcher, config, g.Batch, bias.HasValue ? 1 : 0, small, weight, bias ?? weight, output,
-            g.C, g.K, g.KW, s, images, mode == MathMode.Tf32 ? 1 : 0, 8 / images, ((g.K + s - 1) / s) * ((g.KW + s - 1) / s),
+            g.C, g.K, g.KW, s, images, 8 / images, ((g.K + s - 1) / s) * ((g.KW + s - 1) / s),
             g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
     }
 
@@ -514,7 +514,7 @@ internal static class ConvLaunch
         }
         if (kernelMode == 1 && plan.Tile is >= NarrowTile and <= NarrowTile + 2 && NarrowFits(g))
         {
-            NarrowDgrad(launcher, mode, g, 1 << (plan.Tile - NarrowTile), a, b, bias, output);
+            NarrowDgrad(launcher, g, 1 << (plan.Tile - NarrowTile), a, b, bias, output);
             return;
         }
         var (m, n, k, z) = GemmShape(kernelMode, g, splits);
