@@ -1,4 +1,5 @@
 using GanEngine.Nn;
+using GanEngine.Ops.Norm;
 using GanEngine.Tensors;
 using GanEngine.Training.Modules;
 
@@ -33,12 +34,10 @@ public sealed class ResNetUpBlock : Module
 
     public Tensor Forward(Tensor x)
     {
-        using var n1 = Norm1.Forward(x);
-        using var r1 = n1.Relu();
+        using var r1 = Norm1.Forward(x, NormActivation.Relu);
         using var u = Functional.UpsampleNearest2d(r1, 2);
         using var c1 = Conv1.Forward(u);
-        using var n2 = Norm2.Forward(c1);
-        using var r2 = n2.Relu();
+        using var r2 = Norm2.Forward(c1, NormActivation.Relu);
         using var c2 = Conv2.Forward(r2);
         using var us = Functional.UpsampleNearest2d(x, 2);
         using var s = Shortcut.Forward(us);
@@ -153,8 +152,7 @@ public sealed class ResNetGenerator : Generator
         }
         using (x)
         {
-            using var n = OutputNorm.Forward(x);
-            using var r = n.Relu();
+            using var r = OutputNorm.Forward(x, NormActivation.Relu);
             using var o = Output.Forward(r);
             return o.Tanh();
         }
