@@ -62,6 +62,7 @@ public abstract class Accelerator : IKernelLauncher, IDisposable
     private long _driverAllocations;
     private long _driverFrees;
     private long _hostSynchronizations;
+    private long _kernelLaunches;
 
     /// <summary>Calls to the driver that allocated device memory (<c>cuMemAlloc</c>, <c>clCreateBuffer</c>,
     /// the CPU's aligned allocation), since the accelerator was created. Thread-safe.</summary>
@@ -75,6 +76,10 @@ public abstract class Accelerator : IKernelLauncher, IDisposable
     /// places, although there is nothing to wait for there, so that tests can assert on any accelerator.</summary>
     public long HostSynchronizations => Interlocked.Read(ref _hostSynchronizations);
 
+    /// <summary>Kernels enqueued on any stream of this accelerator since it was created (counted by every
+    /// backend at the same place, so that tests can assert how many launches a step makes). Thread-safe.</summary>
+    public long KernelLaunches => Interlocked.Read(ref _kernelLaunches);
+
     /// <summary>Backends call this where they ask the driver for device memory.</summary>
     protected internal void CountDriverAllocation() => Interlocked.Increment(ref _driverAllocations);
 
@@ -83,6 +88,9 @@ public abstract class Accelerator : IKernelLauncher, IDisposable
 
     /// <summary>Backends call this wherever the host waits for the device.</summary>
     protected internal void CountHostSynchronization() => Interlocked.Increment(ref _hostSynchronizations);
+
+    /// <summary>Backends call this for every kernel they enqueue.</summary>
+    protected internal void CountKernelLaunch() => Interlocked.Increment(ref _kernelLaunches);
 
     public abstract AcceleratorInfo Info { get; }
 

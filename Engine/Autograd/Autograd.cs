@@ -65,6 +65,15 @@ public static class Autograd
     /// and gradients are freed as soon as the node has run (unless <paramref name="retainGraph"/>).
     /// Everything is stream-ordered: no host synchronisation.
     /// </summary>
+    /// <remarks>
+    /// Leaf gradients: a leaf without a gradient takes the first contribution it receives as its
+    /// <see cref="Tensor.Grad"/> when nothing else references that tensor (a freshly computed, contiguous
+    /// gradient: no copy, no launch), else a contiguous copy of it. Later contributions, in this call or
+    /// in a later one (PyTorch's accumulation), are added in place; the additions of one call are
+    /// collected and made at its end, several leaves per launch (<see cref="Ops.Elementwise.ElementwiseOps.AddInPlaceMany"/>),
+    /// in the order the contributions arrived, each element exactly as a separate addition would compute it.
+    /// If a backward function throws, the additions not yet made are dropped with the call.
+    /// </remarks>
     public static void Backward(Tensor root, bool retainGraph = false)
     {
         ArgumentNullException.ThrowIfNull(root);
@@ -77,72 +86,88 @@ public static class Autograd
             throw new InvalidOperationException("The tensor does not require grad and has no grad_fn.");
         }
         using var noGrad = NoGrad();
+        using var leaves = new LeafAccumulator();
         var seed = Tensor.Full(root.Accelerator, root.ShapeArray(), 1f, root.Stream);
         seed.Scope = null;
         if (root.GradFn == null)
         {
-            AccumulateLeaf(root, seed);
+            leaves.Accumulate(root, seed, [seed], 0);
             seed.Dispose();
+            leaves.Flush();
             return;
         }
         var order = TopologicalOrder(root.GradFn);
         var grads = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn] = seed };
-        for (int k = order.Count - 1; k >= 0; k--)
+        try
         {
-            var node = order[k];
-            if (!grads.Remove(node, out var g))
+            for (int k = order.Count - 1; k >= 0; k--)
             {
-                continue; // no gradient reached it
-            }
-            if (node.IsReleased)
-            {
-                g.Dispose();
-                _ = node.Saved; // throws with the explanation
-            }
-            var inputGrads = node.BackwardFn(node, g);
-            for (int i = 0; i < node.Inputs.Count; i++)
-            {
-                var input = node.Inputs[i];
-                var gi = i < inputGrads.Length ? inputGrads[i] : null;
-                if (gi == null || !input.RequiresGrad)
+                var node = order[k];
+                if (!grads.Remove(node, out var g))
                 {
-                    continue;
+                    continue; // no gradient reached it
                 }
-                if (!gi.Shape.SequenceEqual(input.Shape))
+                if (node.IsReleased)
                 {
-                    throw new InvalidOperationException($"{node}: gradient {Tensor.Format(gi.Shape)} for input {i} of shape {Tensor.Format(input.Shape)}.");
+                    g.Dispose();
+                    _ = node.Saved; // throws with the explanation
                 }
-                if (input.GradFn is { } producer)
+                Tensor?[] inputGrads = [];
+                try
                 {
-                    if (grads.TryGetValue(producer, out var existing))
+                    inputGrads = node.BackwardFn(node, g);
+                    for (int i = 0; i < node.Inputs.Count; i++)
                     {
-                        grads[producer] = Add(existing, gi);
-                        existing.Dispose();
-                    }
-                    else
-                    {
-                        var alias = gi.Alias();
-                        grads[producer] = alias;
+                        var input = node.Inputs[i];
+                        var gi = i < inputGrads.Length ? inputGrads[i] : null;
+                        if (gi == null || !input.RequiresGrad)
+                        {
+                            continue;
+                        }
+                        if (!gi.Shape.SequenceEqual(input.Shape))
+                        {
+                            throw new InvalidOperationException($"{node}: gradient {Tensor.Format(gi.Shape)} for input {i} of shape {Tensor.Format(input.Shape)}.");
+                        }
+                        if (input.GradFn is { } producer)
+                        {
+                            if (grads.TryGetValue(producer, out var existing))
+                            {
+                                grads[producer] = Add(existing, gi);
+                                existing.Dispose();
+                            }
+                            else
+                            {
+                                var alias = gi.Alias();
+                                grads[producer] = alias;
+                            }
+                        }
+                        else if (input.IsAlive)
+                        {
+                            leaves.Accumulate(input, gi, inputGrads, i);
+                        }
                     }
                 }
-                else if (input.IsAlive)
+                finally
                 {
-                    AccumulateLeaf(input, gi);
+                    foreach (var gi in inputGrads)
+                    {
+                        gi?.Dispose();
+                    }
+                    g.Dispose();
+                }
+                if (!retainGraph)
+                {
+                    node.Release();
                 }
             }
-            foreach (var gi in inputGrads)
-            {
-                gi?.Dispose();
-            }
-            g.Dispose();
-            if (!retainGraph)
-            {
-                node.Release();
-            }
+            leaves.Flush();
         }
-        foreach (var left in grads.Values)
+        finally
         {
-            left.Dispose();
+            foreach (var left in grads.Values)
+            {
+                left.Dispose();
+            }
         }
     }
 
@@ -153,20 +178,102 @@ public static class Autograd
         return sum;
     }
 
-    /// <summary>leaf.Grad += g (a fresh contiguous copy the first time: a gradient may be shared).</summary>
-    private static void AccumulateLeaf(Tensor leaf, Tensor g)
+    /// <summary>
+    /// The leaf side of one <see cref="Backward"/> call: a first gradient becomes the leaf's
+    /// <see cref="Tensor.Grad"/> (taken over when nothing else references it, else copied); later ones are
+    /// kept until <see cref="Flush"/>, which adds them in place, several leaves per launch, in arrival order.
+    /// </summary>
+    private sealed class LeafAccumulator : IDisposable
     {
-        if (leaf.Grad == null)
+        private readonly List<(Tensor Grad, Tensor Contribution)> _pending = [];
+
+        /// <summary>leaf.Grad += g, where g is <paramref name="all"/>[<paramref name="index"/>] (the
+        /// caller disposes its handle to g afterwards).</summary>
+        public void Accumulate(Tensor leaf, Tensor g, Tensor?[] all, int index)
         {
-            var copy = g.ContiguousCopy();
-            leaf.Grad = copy;
-        }
-        else
-        {
+            if (leaf.Grad == null)
+            {
+                leaf.Grad = CanTakeOver(g, all, index) ? g.Alias() : g.ContiguousCopy();
+                return;
+            }
             var grad = leaf.Grad;
             grad.RecordUse(g);
-            using var dense = g.IsContiguous ? g.Alias() : g.ContiguousCopy();
-            Ops.Elementwise.ElementwiseOps.AddInPlace(grad.Stream, dense.DenseView, grad.DenseView, grad.Length);
+            // A contribution that is the gradient's own memory (never made by autograd; guard anyway) is copied first.
+            var dense = g.IsContiguous && !ReferenceEquals(g.Storage, grad.Storage) ? g.Alias() : g.ContiguousCopy();
+            _pending.Add((grad, dense));
+        }
+
+        /// <summary>Makes the pending additions: consecutive ones on one stream share a launch until a
+        /// destination would repeat (so each leaf's contributions are added in arrival order).</summary>
+        public void Flush()
+        {
+            int first = 0;
+            while (first < _pending.Count)
+            {
+                var stream = _pending[first].Grad.Stream;
+                int end = first;
+                while (end < _pending.Count && end - first < Kernels.Elementwise.SlotStarts.Count
+                    && ReferenceEquals(_pending[end].Grad.Stream, stream) && !Repeats(first, end))
+                {
+                    end++;
+                }
+                int count = end - first;
+                var xs = new Kernels.ReadOnlyView<float>[count];
+                var ys = new Kernels.ArrayView<float>[count];
+                for (int k = 0; k < count; k++)
+                {
+                    var (grad, contribution) = _pending[first + k];
+                    xs[k] = contribution.DenseView;
+                    ys[k] = grad.DenseView;
+                }
+                Ops.Elementwise.ElementwiseOps.AddInPlaceMany(stream, xs, ys);
+                for (int k = first; k < end; k++)
+                {
+                    _pending[k].Contribution.Dispose();
+                }
+                first = end;
+            }
+            _pending.Clear();
+        }
+
+        /// <summary>Drops what was not flushed (a backward function threw).</summary>
+        public void Dispose()
+        {
+            foreach (var (_, contribution) in _pending)
+            {
+                contribution.Dispose();
+            }
+            _pending.Clear();
+        }
+
+        private bool Repeats(int first, int end)
+        {
+            for (int k = first; k < end; k++)
+            {
+                if (ReferenceEquals(_pending[k].Grad, _pending[end].Grad))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        // A gradient can become the leaf's own when this handle is the only reference to its memory, it is
+        // exactly that memory (dense, whole storage), and the backward did not return it for another input too.
+        private static bool CanTakeOver(Tensor g, Tensor?[] all, int index)
+        {
+            if (g.Storage.References != 1 || g.Offset != 0 || g.Length != g.Storage.Length || !g.IsContiguous)
+            {
+                return false;
+            }
+            for (int j = 0; j < all.Length; j++)
+            {
+                if (j != index && ReferenceEquals(all[j], g))
+                {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

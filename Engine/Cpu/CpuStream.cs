@@ -35,6 +35,7 @@ public sealed class CpuStream : AcceleratorStream
         LaunchValidator.Validate(kernel, config, arguments, _accelerator.Info);
         var body = kernel.Cpu(arguments)
             ?? throw new InvalidOperationException($"The CPU entry point of {kernel.Name} returned no body.");
+        _accelerator.CountKernelLaunch();
         if (!LaunchProfile.Enabled)
         {
             _scheduler.Run(kernel, config, body);

@@ -82,6 +82,7 @@ public sealed unsafe class CudaStream : AcceleratorStream
                 (uint)config.Block.X, (uint)config.Block.Y, (uint)config.Block.Z,
                 (uint)config.DynamicSharedBytes, stream, parameters, null),
             "cuLaunchKernel");
+        _accelerator.CountKernelLaunch();
         if (before is not null)
         {
             var after = new CudaEvent(_accelerator);

@@ -1,11 +1,13 @@
+using System.Runtime.InteropServices;
+using GanEngine.Accelerators;
 using GanEngine.Ops.Optim;
 using GanEngine.Tensors;
 
 namespace GanEngine.Nn;
 
 /// <summary>
-/// <c>torch.optim.Adam</c> / <c>AdamW</c> over a set of parameters: one fused kernel per parameter and
-/// step (<see cref="Optimizers.Adam"/>), moments allocated at construction (from the caching
+/// <c>torch.optim.Adam</c> / <c>AdamW</c> over a set of parameters: one fused kernel per (up to) eight
+/// parameters and step (<see cref="Optimizers.AdamMany"/>; <see cref="Optimizers.Adam"/> for masked ones), moments allocated at construction (from the caching
 /// allocator), the step count on the host, so a step never waits for the device. An optional mask per
 /// parameter keeps masked weights and their moments exactly zero (sparse training).
 /// </summary>
@@ -15,6 +17,7 @@ public sealed class Adam : IDisposable
     private readonly Tensor?[] _mask;
     private readonly Tensor[] _expAvg;
     private readonly Tensor[] _expAvgSq;
+    private readonly List<AdamTensor> _batch = [];
     private long _step;
 
     /// <param name="parameters">The parameters to update (their <see cref="Tensor.Grad"/> is read).</param>
@@ -63,10 +66,14 @@ public sealed class Adam : IDisposable
         _mask[index] = mask;
     }
 
-    /// <summary>One update of every parameter that has a gradient.</summary>
+    /// <summary>One update of every parameter that has a gradient: the unmasked ones several per launch
+    /// (<see cref="Optimizers.AdamMany"/>, bit-identical to one launch each), masked ones one launch each.</summary>
     public void Step()
     {
         _step++;
+        var h = Hyperparameters;
+        var batch = _batch;
+        AcceleratorStream? batchStream = null;
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
@@ -76,16 +83,50 @@ public sealed class Adam : IDisposable
             }
             var m = _expAvg[i];
             var v = _expAvgSq[i];
-            var h = Hyperparameters;
+            if (_mask[i] is { } mask)
+            {
+                if (DecoupledWeightDecay)
+                {
+                    Optimizers.AdamW(p.Stream, p.DenseView, grad.DenseView, m.DenseView, v.DenseView, p.Length, _step, h, mask.DenseView);
+                }
+                else
+                {
+                    Optimizers.Adam(p.Stream, p.DenseView, grad.DenseView, m.DenseView, v.DenseView, p.Length, _step, h, mask.DenseView);
+                }
+                continue;
+            }
+            if (batchStream is not null && !ReferenceEquals(batchStream, p.Stream))
+            {
+                StepMany(batchStream, batch, h);
+            }
+            batchStream = p.Stream;
+            batch.Add(new AdamTensor(p.DenseView, grad.DenseView, m.DenseView, v.DenseView, p.Length));
+        }
+        if (batchStream is not null)
+        {
+            StepMany(batchStream, batch, h);
+        }
+    }
+
+    private void StepMany(AcceleratorStream stream, List<AdamTensor> batch, in AdamHyperparameters h)
+    {
+        if (batch.Count == 1)
+        {
+            var t = batch[0];
             if (DecoupledWeightDecay)
             {
-                Optimizers.AdamW(p.Stream, p.DenseView, grad.DenseView, m.DenseView, v.DenseView, p.Length, _step, h, _mask[i]?.DenseView);
+                Optimizers.AdamW(stream, t.Param, t.Grad, t.ExpAvg, t.ExpAvgSq, t.N, _step, h);
             }
             else
             {
-                Optimizers.Adam(p.Stream, p.DenseView, grad.DenseView, m.DenseView, v.DenseView, p.Length, _step, h, _mask[i]?.DenseView);
+                Optimizers.Adam(stream, t.Param, t.Grad, t.ExpAvg, t.ExpAvgSq, t.N, _step, h);
             }
         }
+        else if (batch.Count > 1)
+        {
+            Optimizers.AdamMany(stream, CollectionsMarshal.AsSpan(batch), _step, h, DecoupledWeightDecay);
+        }
+        batch.Clear();
     }
 
     /// <summary>Clears every parameter's gradient (<c>optimizer.zero_grad()</c>: set to none).</summary>

@@ -94,6 +94,7 @@ public sealed unsafe class OpenClStream : AcceleratorStream
             }
             Check(clEnqueueNDRangeKernel(queue, handle, dimensions, null, global, local, 0, null, null), nameof(clEnqueueNDRangeKernel));
         }
+        _accelerator.CountKernelLaunch();
     }
 
     /// <summary>32-bit words of warp-collective scratch per thread: an mma exchanges its A and B fragments (6 words).</summary>

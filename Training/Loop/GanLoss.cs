@@ -45,13 +45,10 @@ public sealed class NonSaturatingLoss(float realTarget = 1f) : IGanLoss
 
     public Tensor Generator(Tensor fakeLogits) => Losses.NonSaturatingGenerator(fakeLogits);
 
-    // BCE(D(x), target) + BCE(D(G(z)), 0): Losses.NonSaturatingDiscriminator with the real target as a parameter.
-    internal static Tensor SmoothedDiscriminator(Tensor realLogits, Tensor fakeLogits, float target)
-    {
-        using var real = Losses.BceWithLogits(realLogits, target);
-        using var fake = Losses.BceWithLogits(fakeLogits, 0f);
-        return real + fake;
-    }
+    // BCE(D(x), target) + BCE(D(G(z)), 0): Losses.NonSaturatingDiscriminator with the real target as a parameter
+    // (one fused node: one launch forward, one backward).
+    internal static Tensor SmoothedDiscriminator(Tensor realLogits, Tensor fakeLogits, float target) =>
+        Losses.BceWithLogitsPair(realLogits, target, fakeLogits, 0f);
 }
 
 /// <summary>The hinge loss (Lim and Ye; Miyato et al.).</summary>

@@ -1,4 +1,5 @@
 using GanEngine.Kernels;
+using GanEngine.Kernels.Elementwise;
 using GanEngine.Kernels.TensorOps;
 
 namespace GanEngine.Ops.Elementwise;
@@ -116,7 +117,70 @@ public static class ElementwiseOps
     {
         if (n > 0)
         {
-            Kernels.Elementwise.ElementwiseKernels.LaunchAxpy(launcher, GridFor(n), n, 1f, x, y);
+            ElementwiseKernels.LaunchAxpy(launcher, GridFor(n), n, 1f, x, y);
+        }
+    }
+
+    /// <summary>
+    /// y<sub>k</sub> += x<sub>k</sub> for every pair (each <c>ys[k].Length</c> elements, x<sub>k</sub> at least as
+    /// long), with one launch per <see cref="SlotStarts.Count"/> pairs (<c>ElementwiseKernels.AxpyMany</c>)
+    /// instead of one per pair; each element is bit-identical to <see cref="AddInPlace"/>. Pairs are applied
+    /// in chunks, in order; the destinations within a chunk must not overlap (a destination that repeats must
+    /// come at least <see cref="SlotStarts.Count"/> pairs later, or in another call).
+    /// </summary>
+    public static void AddInPlaceMany(IKernelLauncher launcher, ReadOnlySpan<ReadOnlyView<float>> xs, ReadOnlySpan<ArrayView<float>> ys)
+    {
+        ArgumentNullException.ThrowIfNull(launcher);
+        if (xs.Length != ys.Length)
+        {
+            throw new ArgumentException($"{xs.Length} sources for {ys.Length} destinations.", nameof(xs));
+        }
+        for (int k = 0; k < xs.Length; k++)
+        {
+            if (xs[k].Length < ys[k].Length)
+            {
+                throw new ArgumentException($"Source {k} has {xs[k].Length} elements, its destination {ys[k].Length}.", nameof(xs));
+            }
+        }
+        Span<int> blocks = stackalloc int[SlotStarts.Count];
+        Span<ReadOnlyView<float>> sx = stackalloc ReadOnlyView<float>[SlotStarts.Count];
+        Span<ArrayView<float>> sy = stackalloc ArrayView<float>[SlotStarts.Count];
+        Span<int> sn = stackalloc int[SlotStarts.Count];
+        for (int first = 0; first < xs.Length; first += SlotStarts.Count)
+        {
+            int count = Math.Min(SlotStarts.Count, xs.Length - first);
+            var x = xs.Slice(first, count);
+            var y = ys.Slice(first, count);
+            if (count == 1)
+            {
+                AddInPlace(launcher, x[0], y[0], y[0].Length);
+                continue;
+            }
+            for (int k = 0; k < count; k++)
+            {
+                blocks[k] = y[k].Length == 0 ? 0 : GridFor(y[k].Length).Grid.X;
+            }
+            for (int k = 0; k < SlotStarts.Count; k++)
+            {
+                // Unused slots own no block: any view will do (they are never read or written).
+                int from = k < count ? k : 0;
+                sx[k] = x[from];
+                sy[k] = y[from];
+                sn[k] = k < count ? y[k].Length : 0;
+            }
+            int total = 0;
+            for (int k = 0; k < count; k++)
+            {
+                total += blocks[k];
+            }
+            if (total == 0)
+            {
+                continue;
+            }
+            var config = ElementwiseLaunch.Slots(blocks[..count], BlockSize, out var starts);
+            ElementwiseKernels.LaunchAxpyMany(launcher, config,
+                sx[0], sy[0], sn[0], sx[1], sy[1], sn[1], sx[2], sy[2], sn[2], sx[3], sy[3], sn[3],
+                sx[4], sy[4], sn[4], sx[5], sy[5], sn[5], sx[6], sy[6], sn[6], sx[7], sy[7], sn[7], 1f, starts);
         }
     }
 }

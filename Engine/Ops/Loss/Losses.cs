@@ -17,25 +17,62 @@ public static class Losses
         return elementwise.Mean();
     }
 
-    /// <summary>BCE with logits against a constant target value (1 for "real", 0 for "fake").</summary>
+    /// <summary>BCE with logits against a constant target value (1 for "real", 0 for "fake"):
+    /// <c>mean(bce(logits, target))</c> as one fused node (one launch forward, one backward;
+    /// <see cref="BceWithLogitsOps"/>), bit-identical to <see cref="BceWithLogits(Tensor, Tensor)"/> with a
+    /// tensor holding the target.</summary>
     public static Tensor BceWithLogits(Tensor logits, float target)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        using var t = Tensor.Full(logits.Accelerator, [1], target, logits.Stream);
-        return BceWithLogits(logits, t);
+        return FusedBce(logits, target, null, 0f, "BceWithLogitsMean");
+    }
+
+    /// <summary><c>BCE(a, targetA) + BCE(b, targetB)</c>, each a mean against a constant target, as one fused
+    /// node: one launch forward, one backward (bit-identical to the two means and the sum composed).</summary>
+    public static Tensor BceWithLogitsPair(Tensor a, float targetA, Tensor b, float targetB)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return FusedBce(a, targetA, b, targetB, "BceWithLogitsMeanPair");
     }
 
     /// <summary>Non-saturating GAN loss of the discriminator (Goodfellow et al.):
-    /// <c>BCE(D(x), 1) + BCE(D(G(z)), 0)</c>, each a mean over its batch.</summary>
-    public static Tensor NonSaturatingDiscriminator(Tensor realLogits, Tensor fakeLogits)
-    {
-        using var real = BceWithLogits(realLogits, 1f);
-        using var fake = BceWithLogits(fakeLogits, 0f);
-        return real + fake;
-    }
+    /// <c>BCE(D(x), 1) + BCE(D(G(z)), 0)</c>, each a mean over its batch (one fused node).</summary>
+    public static Tensor NonSaturatingDiscriminator(Tensor realLogits, Tensor fakeLogits) =>
+        BceWithLogitsPair(realLogits, 1f, fakeLogits, 0f);
 
     /// <summary>Non-saturating GAN loss of the generator: <c>BCE(D(G(z)), 1)</c> = <c>mean(softplus(-D(G(z))))</c>.</summary>
     public static Tensor NonSaturatingGenerator(Tensor fakeLogits) => BceWithLogits(fakeLogits, 1f);
+
+    private static Tensor FusedBce(Tensor a, float ta, Tensor? b, float tb, string name)
+    {
+        if (b is not null)
+        {
+            a.RecordUse(b);
+        }
+        using var da = a.IsContiguous ? null : a.Contiguous();
+        using var db = b is null || b.IsContiguous ? null : b.Contiguous();
+        var x = da ?? a;
+        var z = db ?? b;
+        var y = Tensor.Empty(x.Accelerator, [], x.Stream);
+        BceWithLogitsOps.MeanForward(x.Stream, x.DenseView, x.Length, ta, z?.DenseView, z?.Length ?? 0, tb, y.DenseView);
+        bool needA = x.RequiresGrad, needB = z is not null && z.RequiresGrad;
+        Tensor[] inputs = z is null ? [x] : [x, z];
+        return Autograd.Record(y, name, inputs, inputs, (node, g) =>
+        {
+            var sa = node.Saved[0];
+            var sb = node.Saved.Count > 1 ? node.Saved[1] : null;
+            using var dense = g.IsContiguous ? null : g.ContiguousCopy();
+            var gv = (dense ?? g).DenseView;
+            var ga = needA ? Tensor.Empty(sa.Accelerator, sa.ShapeArray(), sa.Stream) : null;
+            var gb = needB ? Tensor.Empty(sb!.Accelerator, sb.ShapeArray(), sa.Stream) : null;
+            var empty = gv.Slice(0, 0);
+            BceWithLogitsOps.MeanBackward(sa.Stream, gv,
+                sa.DenseView, ga?.DenseView ?? empty, ga is null ? 0 : sa.Length, ta,
+                sb?.DenseView ?? empty, gb?.DenseView ?? empty, gb is null ? 0 : sb!.Length, tb);
+            return sb is null ? [ga] : [ga, gb];
+        });
+    }
 
     /// <summary>Hinge loss of the discriminator (Miyato et al.; Lim and Ye):
     /// <c>mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))</c>.</summary>

@@ -1,4 +1,5 @@
 using GanEngine.Kernels;
+using GanEngine.Kernels.Elementwise;
 using GanEngine.Kernels.Optim;
 
 namespace GanEngine.Ops.Optim;
@@ -25,6 +26,10 @@ public readonly record struct AdamHyperparameters(
         if (!(WeightDecay >= 0f)) throw new ArgumentException($"Invalid weight decay {WeightDecay}", nameof(WeightDecay));
     }
 }
+
+/// <summary>One parameter of a multi-tensor Adam step (<see cref="Optimizers.AdamMany"/>): the parameter, its
+/// gradient and moments, as flat views of (at least) <paramref name="N"/> elements.</summary>
+public readonly record struct AdamTensor(ArrayView<float> Param, ReadOnlyView<float> Grad, ArrayView<float> ExpAvg, ArrayView<float> ExpAvgSq, int N);
 
 /// <summary>Hyperparameters of SGD with PyTorch's defaults (torch.optim.SGD: momentum 0, dampening 0,
 /// weight_decay 0, nesterov off). The learning rate has no default in PyTorch; 1e-3 here.</summary>
@@ -111,6 +116,64 @@ public static class Optimizers
             launcher, LaunchFor(n), param, grad, expAvg, expAvgSq, mask ?? grad, n,
             h.Lr, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, stepSize, bias2Sqrt,
             decoupled ? 1 : 0, mask.HasValue ? 1 : 0);
+    }
+
+    /// <summary>
+    /// One Adam (or, with <paramref name="decoupled"/>, AdamW) step of several parameters, with one launch per
+    /// <see cref="SlotStarts.Count"/> of them (<c>OptimizerKernels.AdamMany</c>) instead of one each: the
+    /// results are bit-identical to <see cref="Adam"/> / <see cref="AdamW"/> per parameter (same element code,
+    /// same scalars). No masks here (masked parameters take <see cref="Adam"/>). The parameters must not overlap.
+    /// </summary>
+    public static void AdamMany(IKernelLauncher launcher, ReadOnlySpan<AdamTensor> tensors, long step, in AdamHyperparameters h, bool decoupled)
+    {
+        ArgumentNullException.ThrowIfNull(launcher);
+        h.Validate();
+        if (step < 1) throw new ArgumentException($"step must be >= 1 (got {step})", nameof(step));
+        foreach (var t in tensors)
+        {
+            CheckLength(t.N, t.Param.Length, nameof(AdamTensor.Param));
+            CheckLength(t.N, t.Grad.Length, nameof(AdamTensor.Grad));
+            CheckLength(t.N, t.ExpAvg.Length, nameof(AdamTensor.ExpAvg));
+            CheckLength(t.N, t.ExpAvgSq.Length, nameof(AdamTensor.ExpAvgSq));
+        }
+        double bias1 = 1.0 - Math.Pow(h.Beta1, step);
+        double bias2 = 1.0 - Math.Pow(h.Beta2, step);
+        float stepSize = (float)(h.Lr / bias1);
+        float bias2Sqrt = (float)Math.Sqrt(bias2);
+        Span<int> blocks = stackalloc int[SlotStarts.Count];
+        Span<AdamTensor> slot = stackalloc AdamTensor[SlotStarts.Count];
+        for (int first = 0; first < tensors.Length; first += SlotStarts.Count)
+        {
+            var chunk = tensors.Slice(first, Math.Min(SlotStarts.Count, tensors.Length - first));
+            int total = 0;
+            for (int k = 0; k < chunk.Length; k++)
+            {
+                blocks[k] = chunk[k].N == 0 ? 0 : LaunchFor(chunk[k].N).Grid.X;
+                total += blocks[k];
+            }
+            if (total == 0)
+            {
+                continue;
+            }
+            var config = ElementwiseLaunch.Slots(blocks[..chunk.Length], BlockSize, out var starts);
+            // Unused slots own no block: they repeat slot 0's views, never touched.
+            for (int k = 0; k < SlotStarts.Count; k++)
+            {
+                slot[k] = k < chunk.Length ? chunk[k] : chunk[0] with { N = 0 };
+            }
+            AdamTensor t0 = slot[0], t1 = slot[1], t2 = slot[2], t3 = slot[3], t4 = slot[4], t5 = slot[5], t6 = slot[6], t7 = slot[7];
+            OptimizerKernels.LaunchAdamMany(
+                launcher, config,
+                t0.Param, t0.Grad, t0.ExpAvg, t0.ExpAvgSq, t0.N,
+                t1.Param, t1.Grad, t1.ExpAvg, t1.ExpAvgSq, t1.N,
+                t2.Param, t2.Grad, t2.ExpAvg, t2.ExpAvgSq, t2.N,
+                t3.Param, t3.Grad, t3.ExpAvg, t3.ExpAvgSq, t3.N,
+                t4.Param, t4.Grad, t4.ExpAvg, t4.ExpAvgSq, t4.N,
+                t5.Param, t5.Grad, t5.ExpAvg, t5.ExpAvgSq, t5.N,
+                t6.Param, t6.Grad, t6.ExpAvg, t6.ExpAvgSq, t6.N,
+                t7.Param, t7.Grad, t7.ExpAvg, t7.ExpAvgSq, t7.N,
+                h.Lr, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, stepSize, bias2Sqrt, decoupled ? 1 : 0, starts);
+        }
     }
 
     /// <summary>

@@ -11,6 +11,10 @@ public static class ReductionOps
     /// <summary>Block size for reductions of at least this many summands; smaller ones use 64 threads.</summary>
     public const int LargeBlock = 256;
 
+    /// <summary>The block size of a reduction of <paramref name="summands"/> summands per output (the summation
+    /// order depends on it: fused kernels that must match <see cref="Sum"/> bit for bit use this too).</summary>
+    public static int BlockFor(int summands) => summands >= LargeBlock ? LargeBlock : 64;
+
     /// <summary>At most this many blocks (grid-stride over outputs).</summary>
     public const int MaxBlocks = 1024;
 
@@ -40,7 +44,7 @@ public static class ReductionOps
         {
             return;
         }
-        int block = inner >= LargeBlock ? LargeBlock : 64;
+        int block = BlockFor(inner);
         var config = new LaunchConfig(new Dim3(Math.Min(outCount, MaxBlocks)), new Dim3(block));
         TensorKernels.LaunchReduce(
             launcher, config, x, y, outCount, inner,

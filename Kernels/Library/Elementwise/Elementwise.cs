@@ -103,4 +103,68 @@ public static partial class ElementwiseKernels
             i += stride;
         }
     }
+
+    /// <summary>
+    /// <see cref="Axpy"/> over up to <see cref="SlotStarts.Count"/> tensors in one launch (the multi-tensor
+    /// form that gradient accumulation uses): y<sub>k</sub>[i] = alpha * x<sub>k</sub>[i] + y<sub>k</sub>[i]
+    /// for i &lt; n<sub>k</sub>, slot k on the blocks <paramref name="starts"/> gives it (a grid-stride loop over
+    /// them). Each element is computed exactly as <see cref="Axpy"/> computes it (one fma). The destinations
+    /// must not overlap; unused slots own no block and may repeat any view.
+    /// </summary>
+    [Kernel]
+    public static void AxpyMany(
+        ReadOnlyView<float> x0, ArrayView<float> y0, int n0,
+        ReadOnlyView<float> x1, ArrayView<float> y1, int n1,
+        ReadOnlyView<float> x2, ArrayView<float> y2, int n2,
+        ReadOnlyView<float> x3, ArrayView<float> y3, int n3,
+        ReadOnlyView<float> x4, ArrayView<float> y4, int n4,
+        ReadOnlyView<float> x5, ArrayView<float> y5, int n5,
+        ReadOnlyView<float> x6, ArrayView<float> y6, int n6,
+        ReadOnlyView<float> x7, ArrayView<float> y7, int n7,
+        float alpha, SlotStarts starts)
+    {
+        int b = BlockIdx.X;
+        if (b < starts.S1)
+        {
+            AxpySlot(x0, y0, n0, alpha, b, starts.S1);
+        }
+        else if (b < starts.S2)
+        {
+            AxpySlot(x1, y1, n1, alpha, b - starts.S1, starts.S2 - starts.S1);
+        }
+        else if (b < starts.S3)
+        {
+            AxpySlot(x2, y2, n2, alpha, b - starts.S2, starts.S3 - starts.S2);
+        }
+        else if (b < starts.S4)
+        {
+            AxpySlot(x3, y3, n3, alpha, b - starts.S3, starts.S4 - starts.S3);
+        }
+        else if (b < starts.S5)
+        {
+            AxpySlot(x4, y4, n4, alpha, b - starts.S4, starts.S5 - starts.S4);
+        }
+        else if (b < starts.S6)
+        {
+            AxpySlot(x5, y5, n5, alpha, b - starts.S5, starts.S6 - starts.S5);
+        }
+        else if (b < starts.S7)
+        {
+            AxpySlot(x6, y6, n6, alpha, b - starts.S6, starts.S7 - starts.S6);
+        }
+        else
+        {
+            AxpySlot(x7, y7, n7, alpha, b - starts.S7, GridDim.X - starts.S7);
+        }
+    }
+
+    // One slot of AxpyMany: block `block` of the slot's `blocks`, grid-stride over its n elements.
+    private static void AxpySlot(ReadOnlyView<float> x, ArrayView<float> y, int n, float alpha, int block, int blocks)
+    {
+        int stride = blocks * BlockDim.X;
+        for (int i = (block * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
+        {
+            y[i] = KMath.Fma(alpha, x[i], y[i]);
+        }
+    }
 }

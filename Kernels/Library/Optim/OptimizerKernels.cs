@@ -1,3 +1,5 @@
+using GanEngine.Kernels.Elementwise;
+
 namespace GanEngine.Kernels.Optim;
 
 /// <summary>
@@ -36,37 +38,115 @@ public static partial class OptimizerKernels
         int stride = GridDim.X * BlockDim.X;
         for (int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
         {
-            if (hasMask != 0 && mask[i] == 0f)
+            AdamElement(param, grad, expAvg, expAvgSq, mask, i, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled, hasMask);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Adam"/> over up to <see cref="SlotStarts.Count"/> parameters in one launch (the multi-tensor
+    /// form of <c>torch.optim.Adam(foreach=True)</c>, without masks): slot k updates parameter k (its
+    /// gradient and moments, n<sub>k</sub> elements) on the blocks <paramref name="starts"/> gives it, with a
+    /// grid-stride loop over them. Every element goes through the same code as in <see cref="Adam"/>, so the
+    /// results are bit-identical to one <see cref="Adam"/> launch per parameter. Unused slots own no block
+    /// and may repeat any views.
+    /// </summary>
+    [Kernel]
+    public static void AdamMany(
+        ArrayView<float> p0, ReadOnlyView<float> g0, ArrayView<float> m0, ArrayView<float> v0, int n0,
+        ArrayView<float> p1, ReadOnlyView<float> g1, ArrayView<float> m1, ArrayView<float> v1, int n1,
+        ArrayView<float> p2, ReadOnlyView<float> g2, ArrayView<float> m2, ArrayView<float> v2, int n2,
+        ArrayView<float> p3, ReadOnlyView<float> g3, ArrayView<float> m3, ArrayView<float> v3, int n3,
+        ArrayView<float> p4, ReadOnlyView<float> g4, ArrayView<float> m4, ArrayView<float> v4, int n4,
+        ArrayView<float> p5, ReadOnlyView<float> g5, ArrayView<float> m5, ArrayView<float> v5, int n5,
+        ArrayView<float> p6, ReadOnlyView<float> g6, ArrayView<float> m6, ArrayView<float> v6, int n6,
+        ArrayView<float> p7, ReadOnlyView<float> g7, ArrayView<float> m7, ArrayView<float> v7, int n7,
+        float lr, float beta1, float beta2, float eps, float weightDecay,
+        float stepSize, float bias2Sqrt, int decoupled, SlotStarts starts)
+    {
+        int b = BlockIdx.X;
+        if (b < starts.S1)
+        {
+            AdamSlot(p0, g0, m0, v0, n0, b, starts.S1, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+        else if (b < starts.S2)
+        {
+            AdamSlot(p1, g1, m1, v1, n1, b - starts.S1, starts.S2 - starts.S1, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+        else if (b < starts.S3)
+        {
+            AdamSlot(p2, g2, m2, v2, n2, b - starts.S2, starts.S3 - starts.S2, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+        else if (b < starts.S4)
+        {
+            AdamSlot(p3, g3, m3, v3, n3, b - starts.S3, starts.S4 - starts.S3, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+        else if (b < starts.S5)
+        {
+            AdamSlot(p4, g4, m4, v4, n4, b - starts.S4, starts.S5 - starts.S4, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+        else if (b < starts.S6)
+        {
+            AdamSlot(p5, g5, m5, v5, n5, b - starts.S5, starts.S6 - starts.S5, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+        else if (b < starts.S7)
+        {
+            AdamSlot(p6, g6, m6, v6, n6, b - starts.S6, starts.S7 - starts.S6, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+        else
+        {
+            AdamSlot(p7, g7, m7, v7, n7, b - starts.S7, GridDim.X - starts.S7, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled);
+        }
+    }
+
+    // One slot of AdamMany: block `block` of the slot's `blocks`, grid-stride over its n elements (no mask).
+    private static void AdamSlot(
+        ArrayView<float> param, ReadOnlyView<float> grad, ArrayView<float> expAvg, ArrayView<float> expAvgSq, int n, int block, int blocks,
+        float lr, float beta1, float beta2, float eps, float weightDecay, float stepSize, float bias2Sqrt, int decoupled)
+    {
+        int stride = blocks * BlockDim.X;
+        for (int i = (block * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
+        {
+            AdamElement(param, grad, expAvg, expAvgSq, grad, i, lr, beta1, beta2, eps, weightDecay, stepSize, bias2Sqrt, decoupled, 0);
+        }
+    }
+
+    // Element i of an Adam / AdamW step (the one code path of Adam and AdamMany).
+    private static void AdamElement(
+        ArrayView<float> param, ReadOnlyView<float> grad, ArrayView<float> expAvg, ArrayView<float> expAvgSq,
+        ReadOnlyView<float> mask, int i,
+        float lr, float beta1, float beta2, float eps, float weightDecay,
+        float stepSize, float bias2Sqrt, int decoupled, int hasMask)
+    {
+        if (hasMask != 0 && mask[i] == 0f)
+        {
+            param[i] = 0f;
+            expAvg[i] = 0f;
+            expAvgSq[i] = 0f;
+        }
+        else
+        {
+            float p = param[i];
+            float g = grad[i];
+            if (weightDecay != 0f)
             {
-                param[i] = 0f;
-                expAvg[i] = 0f;
-                expAvgSq[i] = 0f;
-            }
-            else
-            {
-                float p = param[i];
-                float g = grad[i];
-                if (weightDecay != 0f)
+                if (decoupled != 0)
                 {
-                    if (decoupled != 0)
-                    {
-                        p = p * (1f - (lr * weightDecay));
-                    }
-                    else
-                    {
-                        g = g + (weightDecay * p);
-                    }
+                    p = p * (1f - (lr * weightDecay));
                 }
-                float m = expAvg[i];
-                float v = expAvgSq[i];
-                m = m + ((1f - beta1) * (g - m));
-                v = (beta2 * v) + ((1f - beta2) * g * g);
-                float denom = (KMath.Sqrt(v) / bias2Sqrt) + eps;
-                p = p - (stepSize * (m / denom));
-                param[i] = p;
-                expAvg[i] = m;
-                expAvgSq[i] = v;
+                else
+                {
+                    g = g + (weightDecay * p);
+                }
             }
+            float m = expAvg[i];
+            float v = expAvgSq[i];
+            m = m + ((1f - beta1) * (g - m));
+            v = (beta2 * v) + ((1f - beta2) * g * g);
+            float denom = (KMath.Sqrt(v) / bias2Sqrt) + eps;
+            p = p - (stepSize * (m / denom));
+            param[i] = p;
+            expAvg[i] = m;
+            expAvgSq[i] = v;
         }
     }
 

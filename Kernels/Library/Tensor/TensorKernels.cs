@@ -153,7 +153,7 @@ public static partial class TensorKernels
             }
             else if (Op == OpBceWithLogits)
             {
-                r = KMath.Max(u, 0f) - (u * v) + Log1pExp(-KMath.Abs(u));
+                r = BceValue(u, v);
             }
             y[i] = r;
         }
@@ -196,6 +196,129 @@ public static partial class TensorKernels
             Group.Barrier();
         }
     }
+
+    /// <summary>Threads of <see cref="BceWithLogitsMean"/>'s larger reduction (and its shared array).</summary>
+    public const int BceMeanMaxBlock = 256;
+
+    /// <summary>
+    /// The mean binary cross-entropy with logits of one vector against a constant target, or the sum of two
+    /// such means, in one block (the fused forward of the non-saturating GAN losses):
+    /// <c>y[0] = mean_k bce(a[k], ta)</c> (+ <c>mean_k bce(b[k], tb)</c> when <paramref name="BB"/> &gt; 0), with
+    /// <c>bce(x, t) = max(x, 0) - x t + log(1 + exp(-|x|))</c>. Bit-identical to the composed ops it replaces
+    /// (the <see cref="Binary"/> BCE into a tensor, then <see cref="Reduce"/>, then an add): each part is summed by
+    /// its first <paramref name="BA"/> (<paramref name="BB"/>) threads exactly as <see cref="Reduce"/> sums with
+    /// blocks of that size (the same per-thread strided order, the same tree), then scaled by
+    /// <paramref name="scaleA"/> (<paramref name="scaleB"/>) = 1 / count. Launch one block of max(BA, BB) threads.
+    /// </summary>
+    [Kernel]
+    public static void BceWithLogitsMean(
+        ReadOnlyView<float> a, int na, float ta, float scaleA,
+        ReadOnlyView<float> b, int nb, float tb, float scaleB,
+        ArrayView<float> y, [Specialization] int BA, [Specialization] int BB)
+    {
+        SharedView<float> cache = Shared.Allocate<float>(BceMeanMaxBlock);
+        SharedView<float> part = Shared.Allocate<float>(2);
+        int tid = ThreadIdx.X;
+        float acc = 0f;
+        if (tid < BA)
+        {
+            for (int k = tid; k < na; k += BA)
+            {
+                acc += BceValue(a[k], ta);
+            }
+        }
+        cache[tid] = acc;
+        Group.Barrier();
+        for (int s = BA / 2; s > 0; s >>= 1)
+        {
+            if (tid < s)
+            {
+                cache[tid] = cache[tid] + cache[tid + s];
+            }
+            Group.Barrier();
+        }
+        if (BB == 0)
+        {
+            if (tid == 0)
+            {
+                y[0] = cache[0] * scaleA;
+            }
+        }
+        else
+        {
+            // The two means are rounded on their own (as two reductions would) and added by another thread,
+            // after a barrier: no compiler may fuse a product into the final add.
+            if (tid == 1)
+            {
+                part[0] = cache[0] * scaleA;
+            }
+            Group.Barrier();
+            float accB = 0f;
+            if (tid < BB)
+            {
+                for (int k = tid; k < nb; k += BB)
+                {
+                    accB += BceValue(b[k], tb);
+                }
+            }
+            cache[tid] = accB;
+            Group.Barrier();
+            for (int s = BB / 2; s > 0; s >>= 1)
+            {
+                if (tid < s)
+                {
+                    cache[tid] = cache[tid] + cache[tid + s];
+                }
+                Group.Barrier();
+            }
+            if (tid == 1)
+            {
+                part[1] = cache[0] * scaleB;
+            }
+            Group.Barrier();
+            if (tid == 0)
+            {
+                y[0] = part[0] + part[1];
+            }
+        }
+    }
+
+    /// <summary>
+    /// The backward of <see cref="BceWithLogitsMean"/> in one pass: <c>ga[i] = (scaleA g[0] + beta) (sigmoid(a[i]) - ta)</c>
+    /// for i &lt; na, then the same for b into gb (nb elements; 0 for none). <paramref name="beta"/> is 0: it
+    /// is a parameter so that the scaled gradient is computed exactly as the <see cref="Unary"/> affine map of the
+    /// composed mean's backward computes it; the sigmoid is <see cref="UnaryDense"/>'s, the difference and the
+    /// product are <see cref="Binary"/>'s: bit-identical to the four launches per part it replaces.
+    /// </summary>
+    [Kernel]
+    public static void BceWithLogitsMeanBackward(
+        ReadOnlyView<float> g, float beta,
+        ReadOnlyView<float> a, ArrayView<float> ga, int na, float ta, float scaleA,
+        ReadOnlyView<float> b, ArrayView<float> gb, int nb, float tb, float scaleB)
+    {
+        float gv = g[0];
+        float geA = UnaryValue(gv, scaleA, beta, OpAffine);
+        float geB = UnaryValue(gv, scaleB, beta, OpAffine);
+        int n = na + nb;
+        int stride = GridDim.X * BlockDim.X;
+        for (int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
+        {
+            if (i < na)
+            {
+                float d = UnaryValue(a[i], 0f, 0f, OpSigmoid) - ta;
+                ga[i] = geA * d;
+            }
+            else
+            {
+                int j = i - na;
+                float d = UnaryValue(b[j], 0f, 0f, OpSigmoid) - tb;
+                gb[j] = geB * d;
+            }
+        }
+    }
+
+    /// <summary>Element-wise BCE with logits, the stable form <c>max(u, 0) - u v + log(1 + exp(-|u|))</c>.</summary>
+    private static float BceValue(float u, float v) => KMath.Max(u, 0f) - (u * v) + Log1pExp(-KMath.Abs(u));
 
     private static float UnaryValue(float v, float alpha, float beta, int op)
     {

@@ -52,6 +52,130 @@ public abstract class OptimizerSuite : OptimOpsTestBase
         AssertClose(Download(expAvgSq), v, Tolerance, "exp_avg_sq");
     }
 
+    [TestCase(false, 0f)]
+    [TestCase(false, 0.01f)]
+    [TestCase(true, 0.01f)]
+    public void AdamMany_IsBitIdenticalToAdamPerTensor_AndMatchesReference(bool decoupled, float weightDecay)
+    {
+        // 12 parameters (two launches of up to 8), sizes on both sides of the block and grid caps, one empty.
+        int[] sizes = [1, 7, 256, 257, 1000, 4099, 33, 0, 64, 1_100_000, 3, 129];
+        var rng = new Random(5000 + (decoupled ? 1 : 0) + (int)(weightDecay * 100));
+        var h = new AdamHyperparameters(Lr: 2e-2f, Beta1: 0.5f, Beta2: 0.99f, Eps: 1e-8f, WeightDecay: weightDecay);
+        var p0 = sizes.Select(n => RandomFloats(rng, n)).ToArray();
+        var many = sizes.Select((n, k) => (P: Upload(p0[k]), M: Upload(new float[n]), V: Upload(new float[n]))).ToArray();
+        var one = sizes.Select((n, k) => (P: Upload(p0[k]), M: Upload(new float[n]), V: Upload(new float[n]))).ToArray();
+        var reference = sizes.Select((n, k) => (P: ToDouble(p0[k]), M: new double[n], V: new double[n])).ToArray();
+        try
+        {
+            for (int step = 1; step <= 4; step++)
+            {
+                var g = sizes.Select(n => RandomFloats(rng, n, -0.5, 0.5)).ToArray();
+                var grads = g.Select(Upload).ToArray();
+                long before = Acc.KernelLaunches;
+                Optimizers.AdamMany(Acc, [.. sizes.Select((n, k) => new AdamTensor(many[k].P.View, grads[k].ReadOnly, many[k].M.View, many[k].V.View, n))],
+                    step, h, decoupled);
+                Assert.That(Acc.KernelLaunches - before, Is.EqualTo(2), "12 parameters in two launches");
+                for (int k = 0; k < sizes.Length; k++)
+                {
+                    if (decoupled)
+                        Optimizers.AdamW(Acc, one[k].P, grads[k], one[k].M, one[k].V, sizes[k], step, h);
+                    else
+                        Optimizers.Adam(Acc, one[k].P, grads[k], one[k].M, one[k].V, sizes[k], step, h);
+                    OptimReference.AdamStep(reference[k].P, ToDouble(g[k]), reference[k].M, reference[k].V, step, h.Lr, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, decoupled, null);
+                }
+                Acc.Synchronize();
+                foreach (var b in grads) b.Dispose();
+                for (int k = 0; k < sizes.Length; k++)
+                {
+                    Assert.That(Bits(Download(many[k].P)), Is.EqualTo(Bits(Download(one[k].P))), $"step {step}: param {k} ({sizes[k]} elements)");
+                    Assert.That(Bits(Download(many[k].M)), Is.EqualTo(Bits(Download(one[k].M))), $"step {step}: exp_avg {k}");
+                    Assert.That(Bits(Download(many[k].V)), Is.EqualTo(Bits(Download(one[k].V))), $"step {step}: exp_avg_sq {k}");
+                }
+            }
+            for (int k = 0; k < sizes.Length; k++)
+            {
+                if (sizes[k] > 0)
+                {
+                    AssertClose(Download(many[k].P), reference[k].P, Tolerance, $"param {k}");
+                    AssertClose(Download(many[k].V), reference[k].V, Tolerance, $"exp_avg_sq {k}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var (a, b, c) in many.Concat(one))
+            {
+                a.Dispose();
+                b.Dispose();
+                c.Dispose();
+            }
+        }
+    }
+
+    [Test]
+    public void NnAdam_BatchesUnmaskedParameters_BitIdenticalToOneLaunchEach()
+    {
+        // Nn.Adam: 10 parameters, 2 masked (one launch each), 7 unmasked with a gradient (one launch), one without.
+        int[] sizes = [5, 300, 17, 1024, 1, 99, 2048, 40, 256, 7];
+        bool[] masked = [false, true, false, false, false, false, true, false, false, false];
+        var rng = new Random(6000);
+        var h = new AdamHyperparameters(Lr: 1e-2f, Beta1: 0.5f, Beta2: 0.999f, Eps: 1e-8f, WeightDecay: 0.02f);
+        var p0 = sizes.Select(n => RandomFloats(rng, n)).ToArray();
+        var masks = sizes.Select(n => RandomMask(rng, n, 0.5)).ToArray();
+        var parameters = sizes.Select((n, k) => GanEngine.Tensors.Parameter.FromHost(Acc, p0[k], n)).ToList();
+        var maskTensors = masks.Select((m, k) => GanEngine.Tensors.Tensor.FromHost(Acc, m, m.Length)).ToArray();
+        var raw = sizes.Select((n, k) => (P: Upload(p0[k]), M: Upload(new float[n]), V: Upload(new float[n]))).ToArray();
+        try
+        {
+            using var adam = new GanEngine.Nn.Adam(parameters, h);
+            for (int k = 0; k < sizes.Length; k++)
+            {
+                if (masked[k]) adam.SetMask(k, maskTensors[k]);
+            }
+            for (int step = 1; step <= 3; step++)
+            {
+                var g = sizes.Select(n => RandomFloats(rng, n, -0.5, 0.5)).ToArray();
+                for (int k = 0; k < sizes.Length; k++)
+                {
+                    parameters[k].Grad = k == 4 ? null : GanEngine.Tensors.Tensor.FromHost(Acc, g[k], sizes[k]);
+                }
+                long before = Acc.KernelLaunches;
+                adam.Step();
+                Assert.That(Acc.KernelLaunches - before, Is.EqualTo(3), "two masked parameters, then the seven others in one launch");
+                for (int k = 0; k < sizes.Length; k++)
+                {
+                    if (k == 4) continue;
+                    using var grad = Upload(g[k]);
+                    using var mask = Upload(masks[k]);
+                    Optimizers.Adam(Acc, raw[k].P, grad, raw[k].M, raw[k].V, sizes[k], step, h, masked[k] ? mask.ReadOnly : null);
+                }
+                Acc.Synchronize();
+            }
+            for (int k = 0; k < sizes.Length; k++)
+            {
+                var expected = k == 4 ? p0[k] : Download(raw[k].P);
+                Assert.That(Bits(parameters[k].ToHost()), Is.EqualTo(Bits(expected)), $"param {k}");
+                if (k != 4)
+                {
+                    Assert.That(Bits(adam.SecondMoment(k).ToHost()), Is.EqualTo(Bits(Download(raw[k].V))), $"exp_avg_sq {k}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var p in parameters) p.Dispose();
+            foreach (var m in maskTensors) m.Dispose();
+            foreach (var (a, b, c) in raw)
+            {
+                a.Dispose();
+                b.Dispose();
+                c.Dispose();
+            }
+        }
+    }
+
+    private static uint[] Bits(float[] v) => v.Select(BitConverter.SingleToUInt32Bits).ToArray();
+
     [TestCase(777, 0f, 0f, false, 0f)]
     [TestCase(777, 0.9f, 0f, false, 0f)]
     [TestCase(777, 0.9f, 0.1f, false, 1e-2f)]
