@@ -2,7 +2,7 @@ namespace GanEngine.Tensors;
 
 /// <summary>
 /// Reverse-mode automatic differentiation, micrograd-style: each differentiable op calls
-/// <see cref="Record"/> with its inputs, the tensors its backward needs, and a backward closure;
+/// <see cref="Record(Tensor, string, Tensor[], Tensor[], BackwardFunction)"/> with its inputs, the tensors its backward needs, and a backward closure;
 /// <see cref="Backward"/> sorts the recorded nodes topologically and runs the closures in reverse,
 /// accumulating into <see cref="Tensor.Grad"/> of the leaves that require grad.
 /// </summary>
@@ -31,7 +31,16 @@ public static class Autograd
     /// requires grad: sets <c>output.RequiresGrad</c> and <c>output.GradFn</c>. <paramref name="save"/>
     /// lists the tensors the closure reads (as <c>node.Saved[i]</c>); they are kept alive until backward.
     /// </summary>
-    public static Tensor Record(Tensor output, string name, Tensor[] inputs, Tensor[] save, BackwardFunction backward)
+    public static Tensor Record(Tensor output, string name, Tensor[] inputs, Tensor[] save, BackwardFunction backward) =>
+        Record(output, name, inputs, save, backward, null);
+
+    /// <summary>
+    /// <see cref="Record(Tensor, string, Tensor[], Tensor[], BackwardFunction)"/> with a second backward for
+    /// when <paramref name="output"/> is the root of <see cref="Backward"/> (a loss): its gradient is 1 and is
+    /// not filled into a device tensor (one launch less per backward). <paramref name="rootBackward"/> must
+    /// return exactly what <paramref name="backward"/> returns for a gradient of ones.
+    /// </summary>
+    public static Tensor Record(Tensor output, string name, Tensor[] inputs, Tensor[] save, BackwardFunction backward, RootBackwardFunction? rootBackward)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -55,7 +64,7 @@ public static class Autograd
             saved[i] = save[i].Alias();
         }
         output.RequiresGrad = true;
-        output.GradFn = new Node(name, inputs, saved, backward);
+        output.GradFn = new Node(name, inputs, saved, backward, rootBackward);
         return output;
     }
 
@@ -87,35 +96,48 @@ public static class Autograd
         }
         using var noGrad = NoGrad();
         using var leaves = new LeafAccumulator();
-        var seed = Tensor.Full(root.Accelerator, root.ShapeArray(), 1f, root.Stream);
-        seed.Scope = null;
-        if (root.GradFn == null)
+        var rootNode = root.GradFn;
+        // The root's gradient is 1: filled into a tensor, unless the root's op can do without one.
+        bool implicitSeed = rootNode?.RootBackwardFn is not null;
+        Tensor? seed = null;
+        if (!implicitSeed)
         {
-            leaves.Accumulate(root, seed, [seed], 0);
-            seed.Dispose();
+            seed = Tensor.Full(root.Accelerator, root.ShapeArray(), 1f, root.Stream);
+            seed.Scope = null;
+        }
+        if (rootNode == null)
+        {
+            leaves.Accumulate(root, seed!, [seed], 0);
+            seed!.Dispose();
             leaves.Flush();
             return;
         }
-        var order = TopologicalOrder(root.GradFn);
-        var grads = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn] = seed };
+        var order = TopologicalOrder(rootNode);
+        var grads = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
+        if (seed is not null)
+        {
+            grads[rootNode] = seed;
+        }
         try
         {
             for (int k = order.Count - 1; k >= 0; k--)
             {
                 var node = order[k];
-                if (!grads.Remove(node, out var g))
+                Tensor? g = null;
+                bool unit = implicitSeed && ReferenceEquals(node, rootNode);
+                if (!unit && !grads.Remove(node, out g))
                 {
                     continue; // no gradient reached it
                 }
                 if (node.IsReleased)
                 {
-                    g.Dispose();
+                    g?.Dispose();
                     _ = node.Saved; // throws with the explanation
                 }
                 Tensor?[] inputGrads = [];
                 try
                 {
-                    inputGrads = node.BackwardFn(node, g);
+                    inputGrads = unit ? node.RootBackwardFn!(node) : node.BackwardFn(node, g!);
                     for (int i = 0; i < node.Inputs.Count; i++)
                     {
                         var input = node.Inputs[i];
@@ -153,7 +175,7 @@ public static class Autograd
                     {
                         gi?.Dispose();
                     }
-                    g.Dispose();
+                    g?.Dispose();
                 }
                 if (!retainGraph)
                 {

@@ -40,16 +40,17 @@ public static class BceWithLogitsOps
     }
 
     /// <summary>
-    /// The gradients of <see cref="MeanForward"/> for the upstream gradient <paramref name="g"/> (one element):
+    /// The gradients of <see cref="MeanForward"/> for the upstream gradient <paramref name="g"/> (one element;
+    /// null for a gradient of 1, not read from the device):
     /// <c>ga[i] = g / na (sigmoid(a[i]) - ta)</c>, and the same for b into <paramref name="gb"/>. Pass
     /// <paramref name="na"/> or <paramref name="nb"/> as 0 to skip a part (its views are not touched).
     /// </summary>
-    public static void MeanBackward(IKernelLauncher launcher, ReadOnlyView<float> g,
+    public static void MeanBackward(IKernelLauncher launcher, ReadOnlyView<float>? g,
         ReadOnlyView<float> a, ArrayView<float> ga, int na, float ta,
         ReadOnlyView<float> b, ArrayView<float> gb, int nb, float tb)
     {
         ArgumentNullException.ThrowIfNull(launcher);
-        if (g.Length < 1)
+        if (g is { Length: < 1 })
         {
             throw new ArgumentException("g needs one element.", nameof(g));
         }
@@ -66,7 +67,7 @@ public static class BceWithLogitsOps
         {
             throw new ArgumentException($"{n} elements in all: at most 2^31-1.", nameof(nb));
         }
-        TensorKernels.LaunchBceWithLogitsMeanBackward(launcher, ElementwiseOps.GridFor((int)n), g, 0f,
+        TensorKernels.LaunchBceWithLogitsMeanBackward(launcher, ElementwiseOps.GridFor((int)n), g ?? a, g.HasValue ? 0 : 1, 0f,
             a, ga, na, ta, Scale(na), b, gb, nb, tb, Scale(nb));
     }
 

@@ -58,20 +58,23 @@ public static class Losses
         BceWithLogitsOps.MeanForward(x.Stream, x.DenseView, x.Length, ta, z?.DenseView, z?.Length ?? 0, tb, y.DenseView);
         bool needA = x.RequiresGrad, needB = z is not null && z.RequiresGrad;
         Tensor[] inputs = z is null ? [x] : [x, z];
-        return Autograd.Record(y, name, inputs, inputs, (node, g) =>
+        // g: the upstream gradient, or null when the loss is the root of the backward (a gradient of 1 that
+        // the kernel takes as a constant: no tensor of ones is filled for it).
+        Tensor?[] Gradients(Node node, Tensor? g)
         {
             var sa = node.Saved[0];
             var sb = node.Saved.Count > 1 ? node.Saved[1] : null;
-            using var dense = g.IsContiguous ? null : g.ContiguousCopy();
-            var gv = (dense ?? g).DenseView;
+            using var dense = g is null || g.IsContiguous ? null : g.ContiguousCopy();
+            Kernels.ReadOnlyView<float>? gv = g is null ? null : (dense ?? g).DenseView;
             var ga = needA ? Tensor.Empty(sa.Accelerator, sa.ShapeArray(), sa.Stream) : null;
             var gb = needB ? Tensor.Empty(sb!.Accelerator, sb.ShapeArray(), sa.Stream) : null;
-            var empty = gv.Slice(0, 0);
+            var empty = sa.DenseView.Slice(0, 0);
             BceWithLogitsOps.MeanBackward(sa.Stream, gv,
                 sa.DenseView, ga?.DenseView ?? empty, ga is null ? 0 : sa.Length, ta,
                 sb?.DenseView ?? empty, gb?.DenseView ?? empty, gb is null ? 0 : sb!.Length, tb);
             return sb is null ? [ga] : [ga, gb];
-        });
+        }
+        return Autograd.Record(y, name, inputs, inputs, (node, g) => Gradients(node, g), node => Gradients(node, null));
     }
 
     /// <summary>Hinge loss of the discriminator (Miyato et al.; Lim and Ye):

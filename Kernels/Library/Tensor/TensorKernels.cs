@@ -288,15 +288,21 @@ public static partial class TensorKernels
     /// for i &lt; na, then the same for b into gb (nb elements; 0 for none). <paramref name="beta"/> is 0: it
     /// is a parameter so that the scaled gradient is computed exactly as the <see cref="Unary"/> affine map of the
     /// composed mean's backward computes it; the sigmoid is <see cref="UnaryDense"/>'s, the difference and the
-    /// product are <see cref="Binary"/>'s: bit-identical to the four launches per part it replaces.
+    /// product are <see cref="Binary"/>'s: bit-identical to the four launches per part it replaces. With
+    /// <paramref name="unitG"/> != 0 the upstream gradient is 1 and <paramref name="g"/> is not read (the loss is
+    /// the root of the backward: no tensor of ones needs filling).
     /// </summary>
     [Kernel]
     public static void BceWithLogitsMeanBackward(
-        ReadOnlyView<float> g, float beta,
+        ReadOnlyView<float> g, int unitG, float beta,
         ReadOnlyView<float> a, ArrayView<float> ga, int na, float ta, float scaleA,
         ReadOnlyView<float> b, ArrayView<float> gb, int nb, float tb, float scaleB)
     {
-        float gv = g[0];
+        float gv = 1f;
+        if (unitG == 0)
+        {
+            gv = g[0];
+        }
         float geA = UnaryValue(gv, scaleA, beta, OpAffine);
         float geB = UnaryValue(gv, scaleB, beta, OpAffine);
         int n = na + nb;

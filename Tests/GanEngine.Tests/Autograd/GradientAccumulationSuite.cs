@@ -207,6 +207,43 @@ public abstract class GradientAccumulationSuite : AcceleratorSuite
     }
 
     [Test]
+    public void RootBackward_RunsWithoutSeed_WhenTheNodeIsTheRoot_ElseTheBackwardGetsTheGradient()
+    {
+        var rng = new Random(15);
+        var g = Random(rng, 6);
+        using var p = Parameter.FromHost(Acc, Random(rng, 6), 6);
+        int rootCalls = 0, gradientCalls = 0;
+        Tensor Op() => global::GanEngine.Tensors.Autograd.Record(Tensor.Zeros(Acc, []), "Loss", [p], [],
+            (_, upstream) =>
+            {
+                gradientCalls++;
+                return [upstream * Tensor.FromHost(Acc, g, 6)];
+            },
+            _ =>
+            {
+                rootCalls++;
+                return [Tensor.FromHost(Acc, g, 6)];
+            });
+        using (var scope = new TensorScope(Acc))
+        {
+            var loss = Op();
+            long before = Acc.KernelLaunches;
+            loss.Backward();
+            Assert.That(Acc.KernelLaunches - before, Is.EqualTo(0), "no seed fill, no copy");
+            Assert.That((rootCalls, gradientCalls), Is.EqualTo((1, 0)));
+            Assert.That(Bits(p.Grad!.ToHost()), Is.EqualTo(Bits(g)));
+            Assert.That(() => loss.Backward(), Throws.InvalidOperationException, "the graph was freed");
+        }
+        p.ZeroGrad();
+        using (var scope = new TensorScope(Acc))
+        {
+            (Op() * 2f).Backward();
+            Assert.That((rootCalls, gradientCalls), Is.EqualTo((1, 1)), "not the root: the ordinary backward");
+            Assert.That(Bits(p.Grad!.ToHost()), Is.EqualTo(Bits(g.Select(v => 2f * v).ToArray())));
+        }
+    }
+
+    [Test]
     public void LeafRoot_GradIsOne_AndAccumulates()
     {
         using var p = Parameter.FromHost(Acc, [0.75f], 1);

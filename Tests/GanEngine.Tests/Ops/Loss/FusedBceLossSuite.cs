@@ -119,7 +119,8 @@ public abstract class FusedBceLossSuite : AcceleratorSuite
             using (var scope = new TensorScope(Acc))
             {
                 var loss = nb == 0 ? Losses.BceWithLogits(pa, targetA) : Losses.BceWithLogitsPair(pa, targetA, pb, 0f);
-                (loss * upstream).Backward();
+                // Upstream 1: the loss is the root (its gradient of 1 is implicit); else it reads the gradient.
+                (upstream == 1f ? loss : loss * upstream).Backward();
                 fusedValue = loss.Item();
             }
             fusedA = pa.Grad!.ToHost();
@@ -138,7 +139,7 @@ public abstract class FusedBceLossSuite : AcceleratorSuite
                 {
                     loss = loss + Losses.BceWithLogits(pb, Tensor.Full(Acc, [1], 0f));
                 }
-                (loss * upstream).Backward();
+                (upstream == 1f ? loss : loss * upstream).Backward();
                 composedValue = loss.Item();
             }
             composedA = pa.Grad!.ToHost();
@@ -164,12 +165,17 @@ public abstract class FusedBceLossSuite : AcceleratorSuite
         var pair = Losses.NonSaturatingDiscriminator(pa, pb);
         Assert.That(Acc.KernelLaunches - before, Is.EqualTo(1), "D loss forward");
         pair.Backward();
-        Assert.That(Acc.KernelLaunches - before, Is.EqualTo(3), "seed and one backward launch; the gradients become the leaves' Grad");
+        Assert.That(Acc.KernelLaunches - before, Is.EqualTo(2),
+            "one backward launch (the root's gradient of 1 is implicit: no seed fill); the gradients become the leaves' Grad");
         before = Acc.KernelLaunches;
         var single = Losses.NonSaturatingGenerator(pb);
         Assert.That(Acc.KernelLaunches - before, Is.EqualTo(1), "G loss forward");
         single.Backward();
-        Assert.That(Acc.KernelLaunches - before, Is.EqualTo(4), "seed, backward, and the in-place addition into pb's gradient");
+        Assert.That(Acc.KernelLaunches - before, Is.EqualTo(3), "backward, and the in-place addition into pb's gradient");
+        before = Acc.KernelLaunches;
+        var scaled = Losses.NonSaturatingGenerator(pb) * 0.5f;
+        scaled.Backward();
+        Assert.That(Acc.KernelLaunches - before, Is.EqualTo(6), "not the root: forward, scale, seed fill, scale backward, loss backward, addition");
     }
 
     [Test]
