@@ -95,6 +95,8 @@ public sealed class GanTrainer : IDisposable
         using var scope = new TensorScope(_accelerator);
         MathSettings.Default = Math;
         Tensor? lossD = null, realLogits = null, fakeLogits = null;
+        // The latents of every D step and of the G step, drawn in one launch (the same values as one draw each).
+        var latents = SampleLatentBatches(batch, Config.Loss.DSteps + 1);
         D.SetRequiresGrad(true);
         for (int k = 0; k < Config.Loss.DSteps; k++)
         {
@@ -102,7 +104,7 @@ public sealed class GanTrainer : IDisposable
             Tensor fake;
             using (Autograd.NoGrad())
             {
-                using var z = SampleLatents(batch);
+                using var z = latents[k];
                 fake = G.Forward(z);
             }
             realLogits = D.Forward(real);
@@ -115,7 +117,7 @@ public sealed class GanTrainer : IDisposable
         D.SetRequiresGrad(false);
         Tensor lossG;
         {
-            using var z = SampleLatents(batch);
+            using var z = latents[^1];
             using var fake = G.Forward(z);
             using var logits = D.Forward(fake);
             lossG = Loss.Generator(logits);
@@ -163,6 +165,33 @@ public sealed class GanTrainer : IDisposable
         var z = Tensor.Empty(_accelerator, [count, G.Latent], _stream);
         Philox.Normal(_stream, Latents.Seed, Latents.Reserve(z.Length), z.DenseView, z.Length);
         return z;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> consecutive batches of <paramref name="batchSize"/> latents from the training
+    /// stream with one launch: batch k holds exactly what the k-th of <paramref name="count"/> calls of
+    /// <see cref="SampleLatents"/> would have drawn (the stream reserves the same word ranges; Philox values
+    /// depend only on their word), and the stream ends at the same offset. Views of one tensor (in the
+    /// current scope, if any); the words between batches that the reservations round up to are drawn and unused.
+    /// </summary>
+    private Tensor[] SampleLatentBatches(int batchSize, int count)
+    {
+        int n = batchSize * G.Latent;
+        var offsets = new ulong[count];
+        for (int k = 0; k < count; k++)
+        {
+            offsets[k] = Latents.Reserve(n);
+        }
+        int span = checked((int)(offsets[^1] - offsets[0]) + n);
+        using var all = Tensor.Empty(_accelerator, [span], _stream);
+        Philox.Normal(_stream, Latents.Seed, offsets[0], all.DenseView, span);
+        var batches = new Tensor[count];
+        for (int k = 0; k < count; k++)
+        {
+            using var part = all.Slice(0, (int)(offsets[k] - offsets[0]), n);
+            batches[k] = part.View(batchSize, G.Latent);
+        }
+        return batches;
     }
 
     /// <summary>Latents of a separate stream keyed by <paramref name="seed"/> (fixed sample grids, evaluation).</summary>
