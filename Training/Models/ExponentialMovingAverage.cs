@@ -1,3 +1,4 @@
+using GanEngine.Kernels;
 using GanEngine.Ops.Optim;
 
 namespace GanEngine.Training.Models;
@@ -45,11 +46,25 @@ public sealed class ExponentialMovingAverage : IDisposable
     {
         var mine = Model.NamedParameters().ToList();
         var theirs = _source.NamedParameters().ToList();
-        for (int i = 0; i < mine.Count; i++)
+        // Several parameters per launch (bit-identical to one Optimizers.Ema each), per run of one stream.
+        int first = 0;
+        while (first < mine.Count)
         {
-            var e = mine[i].Parameter;
-            var w = theirs[i].Parameter;
-            Optimizers.Ema(e.Stream, e.DenseView, w.DenseView, e.Length, Decay);
+            var stream = mine[first].Parameter.Stream;
+            int end = first;
+            while (end < mine.Count && ReferenceEquals(mine[end].Parameter.Stream, stream))
+            {
+                end++;
+            }
+            var emas = new ArrayView<float>[end - first];
+            var weights = new ReadOnlyView<float>[end - first];
+            for (int i = first; i < end; i++)
+            {
+                emas[i - first] = mine[i].Parameter.DenseView;
+                weights[i - first] = theirs[i].Parameter.DenseView;
+            }
+            Optimizers.EmaMany(stream, emas, weights, Decay);
+            first = end;
         }
     }
 

@@ -213,6 +213,52 @@ public static class Optimizers
         OptimizerKernels.LaunchEma(launcher, LaunchFor(n), ema, weights, mask ?? weights, n, beta, mask.HasValue ? 1 : 0);
     }
 
+    /// <summary>
+    /// The weight EMA of several tensors (<c>ema_k = beta ema_k + (1 - beta) w_k</c>, no masks) with one launch
+    /// per <see cref="SlotStarts.Count"/> of them (<c>OptimizerKernels.EmaMany</c>): bit-identical to one
+    /// <see cref="Ema"/> each. The averages must not overlap.
+    /// </summary>
+    public static void EmaMany(IKernelLauncher launcher, ReadOnlySpan<ArrayView<float>> emas, ReadOnlySpan<ReadOnlyView<float>> weights, float beta)
+    {
+        ArgumentNullException.ThrowIfNull(launcher);
+        if (!(beta >= 0f && beta <= 1f)) throw new ArgumentException($"Invalid EMA beta {beta}", nameof(beta));
+        if (emas.Length != weights.Length) throw new ArgumentException($"{emas.Length} averages for {weights.Length} weights.", nameof(weights));
+        for (int k = 0; k < emas.Length; k++)
+        {
+            CheckLength(emas[k].Length, weights[k].Length, nameof(weights));
+        }
+        Span<int> blocks = stackalloc int[SlotStarts.Count];
+        Span<ArrayView<float>> e = stackalloc ArrayView<float>[SlotStarts.Count];
+        Span<ReadOnlyView<float>> w = stackalloc ReadOnlyView<float>[SlotStarts.Count];
+        Span<int> n = stackalloc int[SlotStarts.Count];
+        for (int first = 0; first < emas.Length; first += SlotStarts.Count)
+        {
+            int count = Math.Min(SlotStarts.Count, emas.Length - first);
+            int total = 0;
+            for (int k = 0; k < SlotStarts.Count; k++)
+            {
+                // Unused slots own no block: they repeat the chunk's first views, never touched.
+                int from = first + (k < count ? k : 0);
+                e[k] = emas[from];
+                w[k] = weights[from];
+                n[k] = k < count ? emas[from].Length : 0;
+                if (k < count)
+                {
+                    blocks[k] = n[k] == 0 ? 0 : LaunchFor(n[k]).Grid.X;
+                    total += blocks[k];
+                }
+            }
+            if (total == 0)
+            {
+                continue;
+            }
+            var config = ElementwiseLaunch.Slots(blocks[..count], BlockSize, out var starts);
+            OptimizerKernels.LaunchEmaMany(launcher, config,
+                e[0], w[0], n[0], e[1], w[1], n[1], e[2], w[2], n[2], e[3], w[3], n[3],
+                e[4], w[4], n[4], e[5], w[5], n[5], e[6], w[6], n[6], e[7], w[7], n[7], beta, starts);
+        }
+    }
+
     internal static void CheckLength(int n, int length, string name)
     {
         if (n < 0) throw new ArgumentException($"n must be >= 0 (got {n})", nameof(n));

@@ -213,12 +213,81 @@ public static partial class OptimizerKernels
         int stride = GridDim.X * BlockDim.X;
         for (int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
         {
-            float e = (beta * ema[i]) + ((1f - beta) * weights[i]);
-            if (hasMask != 0 && mask[i] == 0f)
-            {
-                e = 0f;
-            }
-            ema[i] = e;
+            EmaElement(ema, weights, mask, i, beta, hasMask);
         }
+    }
+
+    /// <summary>
+    /// <see cref="Ema"/> over up to <see cref="SlotStarts.Count"/> tensors in one launch (no masks): slot k
+    /// averages weights w<sub>k</sub> into e<sub>k</sub> (n<sub>k</sub> elements) on the blocks
+    /// <paramref name="starts"/> gives it. Same element code as <see cref="Ema"/>: bit-identical to one launch
+    /// per tensor. Unused slots own no block and may repeat any views.
+    /// </summary>
+    [Kernel]
+    public static void EmaMany(
+        ArrayView<float> e0, ReadOnlyView<float> w0, int n0,
+        ArrayView<float> e1, ReadOnlyView<float> w1, int n1,
+        ArrayView<float> e2, ReadOnlyView<float> w2, int n2,
+        ArrayView<float> e3, ReadOnlyView<float> w3, int n3,
+        ArrayView<float> e4, ReadOnlyView<float> w4, int n4,
+        ArrayView<float> e5, ReadOnlyView<float> w5, int n5,
+        ArrayView<float> e6, ReadOnlyView<float> w6, int n6,
+        ArrayView<float> e7, ReadOnlyView<float> w7, int n7,
+        float beta, SlotStarts starts)
+    {
+        int b = BlockIdx.X;
+        if (b < starts.S1)
+        {
+            EmaSlot(e0, w0, n0, b, starts.S1, beta);
+        }
+        else if (b < starts.S2)
+        {
+            EmaSlot(e1, w1, n1, b - starts.S1, starts.S2 - starts.S1, beta);
+        }
+        else if (b < starts.S3)
+        {
+            EmaSlot(e2, w2, n2, b - starts.S2, starts.S3 - starts.S2, beta);
+        }
+        else if (b < starts.S4)
+        {
+            EmaSlot(e3, w3, n3, b - starts.S3, starts.S4 - starts.S3, beta);
+        }
+        else if (b < starts.S5)
+        {
+            EmaSlot(e4, w4, n4, b - starts.S4, starts.S5 - starts.S4, beta);
+        }
+        else if (b < starts.S6)
+        {
+            EmaSlot(e5, w5, n5, b - starts.S5, starts.S6 - starts.S5, beta);
+        }
+        else if (b < starts.S7)
+        {
+            EmaSlot(e6, w6, n6, b - starts.S6, starts.S7 - starts.S6, beta);
+        }
+        else
+        {
+            EmaSlot(e7, w7, n7, b - starts.S7, GridDim.X - starts.S7, beta);
+        }
+    }
+
+    // One slot of EmaMany: block `block` of the slot's `blocks`, grid-stride over its n elements (no mask).
+    private static void EmaSlot(ArrayView<float> ema, ReadOnlyView<float> weights, int n, int block, int blocks, float beta)
+    {
+        int stride = blocks * BlockDim.X;
+        for (int i = (block * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
+        {
+            EmaElement(ema, weights, weights, i, beta, 0);
+        }
+    }
+
+    // Element i of a weight EMA (the one code path of Ema and EmaMany).
+    private static void EmaElement(ArrayView<float> ema, ReadOnlyView<float> weights, ReadOnlyView<float> mask, int i, float beta, int hasMask)
+    {
+        float e = (beta * ema[i]) + ((1f - beta) * weights[i]);
+        if (hasMask != 0 && mask[i] == 0f)
+        {
+            e = 0f;
+        }
+        ema[i] = e;
     }
 }

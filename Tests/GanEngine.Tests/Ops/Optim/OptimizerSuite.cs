@@ -174,6 +174,47 @@ public abstract class OptimizerSuite : OptimOpsTestBase
         }
     }
 
+    [Test]
+    public void EmaMany_IsBitIdenticalToEmaPerTensor_AndMatchesReference()
+    {
+        int[] sizes = [5, 300, 17, 1024, 1, 0, 2048, 40, 256, 4099, 7];
+        var rng = new Random(7000);
+        var e0 = sizes.Select(n => RandomFloats(rng, n)).ToArray();
+        var many = e0.Select(Upload).ToArray();
+        var one = e0.Select(Upload).ToArray();
+        var reference = e0.Select(ToDouble).ToArray();
+        try
+        {
+            for (int step = 0; step < 3; step++)
+            {
+                var w = sizes.Select(n => RandomFloats(rng, n)).ToArray();
+                var weights = w.Select(Upload).ToArray();
+                long before = Acc.KernelLaunches;
+                Optimizers.EmaMany(Acc, [.. many.Select(b => b.View)], [.. weights.Select(b => b.ReadOnly)], 0.95f);
+                Assert.That(Acc.KernelLaunches - before, Is.EqualTo(2), "11 tensors in two launches");
+                for (int k = 0; k < sizes.Length; k++)
+                {
+                    Optimizers.Ema(Acc, one[k], weights[k], sizes[k], 0.95f);
+                    OptimReference.EmaStep(reference[k], ToDouble(w[k]), 0.95f, null);
+                }
+                Acc.Synchronize();
+                foreach (var b in weights) b.Dispose();
+            }
+            for (int k = 0; k < sizes.Length; k++)
+            {
+                Assert.That(Bits(Download(many[k])), Is.EqualTo(Bits(Download(one[k]))), $"ema {k} ({sizes[k]} elements)");
+                if (sizes[k] > 0)
+                {
+                    AssertClose(Download(many[k]), reference[k], Tolerance, $"ema {k}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var b in many.Concat(one)) b.Dispose();
+        }
+    }
+
     private static uint[] Bits(float[] v) => v.Select(BitConverter.SingleToUInt32Bits).ToArray();
 
     [TestCase(777, 0f, 0f, false, 0f)]
