@@ -174,7 +174,7 @@ public sealed class GanTrainer : IDisposable
     /// depend only on their word), and the stream ends at the same offset. Views of one tensor (in the
     /// current scope, if any); the words between batches that the reservations round up to are drawn and unused.
     /// </summary>
-    private Tensor[] SampleLatentBatches(int batchSize, int count)
+    internal Tensor[] SampleLatentBatches(int batchSize, int count)
     {
         int n = batchSize * G.Latent;
         var offsets = new ulong[count];

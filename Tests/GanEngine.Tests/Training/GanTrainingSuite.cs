@@ -156,6 +156,29 @@ public abstract class GanTrainingSuite : AcceleratorSuite
     }
 
     [Test]
+    public void A_step_draws_all_its_latents_in_one_launch_with_the_words_of_separate_draws()
+    {
+        var config = TinyConfig();
+        config.Model.Latent = 7; // 5 x 7 = 35 latents per batch: the reservations round up, leaving gaps
+        using var trainer = new GanTrainer(config, Acc);
+        _ = trainer.Latents.Reserve(3); // start the stream away from 0
+        var expectedStream = new PhiloxGenerator(trainer.Latents.Seed, trainer.Latents.Offset);
+        using var scope = new TensorScope(Acc);
+        long before = Acc.KernelLaunches;
+        var batches = trainer.SampleLatentBatches(5, 3);
+        Assert.That(Acc.KernelLaunches - before, Is.EqualTo(1), "one fill for three batches");
+        for (int k = 0; k < 3; k++)
+        {
+            Assert.That(batches[k].Shape, Is.EqualTo(new[] { 5, 7 }));
+            using var separate = Tensor.Empty(Acc, [35]);
+            Philox.Normal(separate.Stream, expectedStream.Seed, expectedStream.Reserve(35), separate.DenseView, 35);
+            Assert.That(batches[k].ToHost().Select(BitConverter.SingleToUInt32Bits),
+                Is.EqualTo(separate.ToHost().Select(BitConverter.SingleToUInt32Bits)), $"batch {k}");
+        }
+        Assert.That(trainer.Latents.Offset, Is.EqualTo(expectedStream.Offset), "the stream ends where three draws end");
+    }
+
+    [Test]
     public void Resuming_from_a_checkpoint_file_continues_bit_exactly()
     {
         var config = TinyConfig();
