@@ -108,7 +108,7 @@ public static partial class Functional
     /// </summary>
     public static Tensor BatchNorm2d(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
         bool training, float momentum = 0.1f, float eps = 1e-5f,
-        NormActivation activation = NormActivation.None, float negativeSlope = Ops.Norm.BatchNorm2d.DefaultNegativeSlope)
+        FusedActivation activation = FusedActivation.None, float negativeSlope = Ops.Norm.BatchNorm2d.DefaultNegativeSlope)
     {
         RequireLayout(input, 4, "BatchNorm2d input");
         var shape = new BatchNorm2dShape(input.Size(0), input.Size(1), input.Size(2), input.Size(3));
@@ -142,12 +142,12 @@ public static partial class Functional
                 workspace is null ? saveMean.DenseView.Slice(0, 0) : workspace.DenseView, momentum, eps, activation, negativeSlope);
         }
         // The fused backward recomputes the pre-activation, so it needs beta as well as gamma.
-        Tensor? savedBias = activation == NormActivation.None ? null : bias;
+        Tensor? savedBias = activation == FusedActivation.None ? null : bias;
         Tensor[] save = [input, saveMean, saveInvstd, .. weight is null ? [] : new[] { weight }, .. savedBias is null ? [] : new[] { savedBias }];
         string name = activation switch
         {
-            NormActivation.Relu => "BatchNorm2dRelu",
-            NormActivation.LeakyRelu => "BatchNorm2dLeakyRelu",
+            FusedActivation.Relu => "BatchNorm2dRelu",
+            FusedActivation.LeakyRelu => "BatchNorm2dLeakyRelu",
             _ => "BatchNorm2d",
         };
         var result = Autograd.Record(y, name, Inputs(input, weight, bias), save, (node, g) =>

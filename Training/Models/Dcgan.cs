@@ -1,4 +1,4 @@
-using GanEngine.Ops.Norm;
+using GanEngine.Ops;
 using GanEngine.Tensors;
 using GanEngine.Training.Architecture;
 using GanEngine.Training.Modules;
@@ -100,7 +100,7 @@ public sealed class DcganGenerator : Generator, IResizableNetwork
         {
             using var c = _convs[i].Forward(x);
             x.Dispose();
-            x = _norms[i].Forward(c, NormActivation.Relu);
+            x = _norms[i].Forward(c, FusedActivation.Relu);
         }
         using (x)
         {
@@ -175,7 +175,7 @@ public sealed class DcganDiscriminator : Discriminator, IResizableNetwork
         {
             using var c = _convs[j].Forward(x);
             owned?.Dispose();
-            x = owned = _norms[j] is { } bn ? bn.Forward(c, NormActivation.LeakyRelu, Slope) : c.LeakyRelu(Slope);
+            x = owned = _norms[j] is { } bn ? bn.Forward(c, FusedActivation.LeakyRelu, Slope) : c.LeakyRelu(Slope);
         }
         using var o = _convs[^1].Forward(x);
         owned?.Dispose();

@@ -1,5 +1,5 @@
 using GanEngine.Nn;
-using GanEngine.Ops.Norm;
+using GanEngine.Ops;
 using GanEngine.Tensors;
 using GanEngine.Training.Modules;
 
@@ -34,10 +34,10 @@ public sealed class ResNetUpBlock : Module
 
     public Tensor Forward(Tensor x)
     {
-        using var r1 = Norm1.Forward(x, NormActivation.Relu);
+        using var r1 = Norm1.Forward(x, FusedActivation.Relu);
         using var u = Functional.UpsampleNearest2d(r1, 2);
         using var c1 = Conv1.Forward(u);
-        using var r2 = Norm2.Forward(c1, NormActivation.Relu);
+        using var r2 = Norm2.Forward(c1, FusedActivation.Relu);
         using var c2 = Conv2.Forward(r2);
         using var us = Functional.UpsampleNearest2d(x, 2);
         using var s = Shortcut.Forward(us);
@@ -152,7 +152,7 @@ public sealed class ResNetGenerator : Generator
         }
         using (x)
         {
-            using var r = OutputNorm.Forward(x, NormActivation.Relu);
+            using var r = OutputNorm.Forward(x, FusedActivation.Relu);
             using var o = Output.Forward(r);
             return o.Tanh();
         }

@@ -1,4 +1,5 @@
 using GanEngine.Nn;
+using GanEngine.Ops;
 using GanEngine.Ops.Norm;
 using GanEngine.Ops.SpectralNorm;
 using GanEngine.Tensors;
@@ -234,6 +235,6 @@ public sealed class BatchNorm2dLayer : Module
     /// <summary>This BatchNorm and the activation after it as one fused op (one pass over the tensor fewer
     /// each way than <c>Forward(x).Relu()</c>, same values). The activation is the caller's, not state:
     /// checkpoints, growth and pruning see the same parameters and buffers.</summary>
-    public Tensor Forward(Tensor x, NormActivation activation, float negativeSlope = BatchNorm2d.DefaultNegativeSlope) =>
+    public Tensor Forward(Tensor x, FusedActivation activation, float negativeSlope = BatchNorm2d.DefaultNegativeSlope) =>
         Functional.BatchNorm2d(x, RunningMean, RunningVar, Weight, Bias, IsTraining, Momentum, Eps, activation, negativeSlope);
 }

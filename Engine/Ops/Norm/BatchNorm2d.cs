@@ -53,7 +53,7 @@ public readonly record struct BatchNormPlan(int Splits, int Threads)
 /// <para>Evaluation: normalises with the running statistics. Backward (training): dx, dgamma, dbeta
 /// from the saved mean and invstd: dbeta = sum dy, dgamma = sum dy xhat,
 /// dx = gamma invstd (dy - dbeta / M - xhat dgamma / M).</para>
-/// <para>Fused activation (<see cref="NormActivation"/>, default none): the forwards write
+/// <para>Fused activation (<see cref="FusedActivation"/>, default none): the forwards write
 /// act(BN(x)); the backward then takes the gradient with respect to act's output and gates it by the
 /// pre-activation, recomputed from x, the saved statistics, weight and bias (so it needs the bias the
 /// forward had). This is <c>F.relu(F.batch_norm(...))</c> or <c>F.leaky_relu(..., negative_slope)</c>
@@ -105,7 +105,7 @@ public static class BatchNorm2d
         ArrayView<float> output, ArrayView<float> saveMean, ArrayView<float> saveInvstd,
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> workspace,
         float momentum = DefaultMomentum, float eps = DefaultEps,
-        NormActivation activation = NormActivation.None, float negativeSlope = DefaultNegativeSlope)
+        FusedActivation activation = FusedActivation.None, float negativeSlope = DefaultNegativeSlope)
     {
         shape.Validate();
         plan.Validate(shape);
@@ -138,7 +138,7 @@ public static class BatchNorm2d
         IKernelLauncher launcher, in BatchNorm2dShape shape, in BatchNormPlan plan,
         ReadOnlyView<float> input, ReadOnlyView<float> weight, ReadOnlyView<float> bias,
         ReadOnlyView<float> runningMean, ReadOnlyView<float> runningVar, ArrayView<float> output, float eps = DefaultEps,
-        NormActivation activation = NormActivation.None, float negativeSlope = DefaultNegativeSlope)
+        FusedActivation activation = FusedActivation.None, float negativeSlope = DefaultNegativeSlope)
     {
         shape.Validate();
         plan.Validate(shape);
@@ -160,7 +160,7 @@ public static class BatchNorm2d
         ReadOnlyView<float> input, ReadOnlyView<float> gradOutput, ReadOnlyView<float> saveMean, ReadOnlyView<float> saveInvstd,
         ReadOnlyView<float> weight, ArrayView<float> gradInput, ArrayView<float> gradWeight, ArrayView<float> gradBias, ArrayView<float> workspace) =>
         Backward(launcher, shape, plan, input, gradOutput, saveMean, saveInvstd, weight, default, gradInput, gradWeight, gradBias, workspace,
-            NormActivation.None);
+            FusedActivation.None);
 
     /// <summary>Training backward of BatchNorm followed by <paramref name="activation"/>:
     /// <paramref name="gradOutput"/> is the gradient with respect to the activation's output;
@@ -170,7 +170,7 @@ public static class BatchNorm2d
         IKernelLauncher launcher, in BatchNorm2dShape shape, in BatchNormPlan plan,
         ReadOnlyView<float> input, ReadOnlyView<float> gradOutput, ReadOnlyView<float> saveMean, ReadOnlyView<float> saveInvstd,
         ReadOnlyView<float> weight, ReadOnlyView<float> bias, ArrayView<float> gradInput, ArrayView<float> gradWeight, ArrayView<float> gradBias,
-        ArrayView<float> workspace, NormActivation activation, float negativeSlope = DefaultNegativeSlope)
+        ArrayView<float> workspace, FusedActivation activation, float negativeSlope = DefaultNegativeSlope)
     {
         shape.Validate();
         plan.Validate(shape);
@@ -200,9 +200,9 @@ public static class BatchNorm2d
             negativeSlope, act);
     }
 
-    private static int Specialization(NormActivation activation) => activation switch
+    private static int Specialization(FusedActivation activation) => activation switch
     {
-        NormActivation.None or NormActivation.Relu or NormActivation.LeakyRelu => (int)activation,
+        FusedActivation.None or FusedActivation.Relu or FusedActivation.LeakyRelu => (int)activation,
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "BatchNorm2d: unknown activation"),
     };
 

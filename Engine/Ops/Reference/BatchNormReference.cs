@@ -4,7 +4,7 @@ namespace GanEngine.Ops.Reference;
 
 /// <summary>float64 host reference of BatchNorm2d (NCHW, PyTorch semantics; see
 /// <see cref="GanEngine.Ops.Norm.BatchNorm2d"/>), optionally followed by an activation
-/// (<see cref="NormActivation"/>). Null weight / bias mean "not affine"; null running statistics are
+/// (<see cref="FusedActivation"/>). Null weight / bias mean "not affine"; null running statistics are
 /// not updated.</summary>
 public static class BatchNormReference
 {
@@ -13,7 +13,7 @@ public static class BatchNormReference
     public static (double[] Y, double[] Mean, double[] Invstd) ForwardTraining(
         ReadOnlySpan<double> x, int n, int c, int hw, double[]? weight, double[]? bias,
         double[]? runningMean, double[]? runningVar, double momentum = 0.1, double eps = 1e-5,
-        NormActivation activation = NormActivation.None, double negativeSlope = 0.01)
+        FusedActivation activation = FusedActivation.None, double negativeSlope = 0.01)
     {
         int m = n * hw;
         var y = new double[x.Length];
@@ -66,7 +66,7 @@ public static class BatchNormReference
     /// <summary>Evaluation forward with the running statistics, then the activation.</summary>
     public static double[] ForwardEval(ReadOnlySpan<double> x, int n, int c, int hw, double[]? weight, double[]? bias,
         double[] runningMean, double[] runningVar, double eps = 1e-5,
-        NormActivation activation = NormActivation.None, double negativeSlope = 0.01)
+        FusedActivation activation = FusedActivation.None, double negativeSlope = 0.01)
     {
         var y = new double[x.Length];
         for (int i = 0; i < n; i++)
@@ -89,7 +89,7 @@ public static class BatchNormReference
     /// by act'(z) at the pre-activation z = gamma xhat + beta (PyTorch at 0: relu' = 0, leaky' = slope).</summary>
     public static (double[] Dx, double[] Dweight, double[] Dbias) Backward(
         ReadOnlySpan<double> x, ReadOnlySpan<double> dyActivation, int n, int c, int hw, double[] mean, double[] invstd, double[]? weight,
-        double[]? bias = null, NormActivation activation = NormActivation.None, double negativeSlope = 0.01)
+        double[]? bias = null, FusedActivation activation = FusedActivation.None, double negativeSlope = 0.01)
     {
         int m = n * hw;
         var dy = new double[x.Length];
@@ -131,20 +131,20 @@ public static class BatchNormReference
     }
 
     /// <summary>act(z).</summary>
-    public static double Activate(double z, NormActivation activation, double negativeSlope) => activation switch
+    public static double Activate(double z, FusedActivation activation, double negativeSlope) => activation switch
     {
-        NormActivation.None => z,
-        NormActivation.Relu => z > 0 ? z : 0,
-        NormActivation.LeakyRelu => z > 0 ? z : z * negativeSlope,
+        FusedActivation.None => z,
+        FusedActivation.Relu => z > 0 ? z : 0,
+        FusedActivation.LeakyRelu => z > 0 ? z : z * negativeSlope,
         _ => throw new ArgumentOutOfRangeException(nameof(activation)),
     };
 
     /// <summary>act'(z), with PyTorch's value at 0 (its backward tests z &gt; 0).</summary>
-    public static double Derivative(double z, NormActivation activation, double negativeSlope) => activation switch
+    public static double Derivative(double z, FusedActivation activation, double negativeSlope) => activation switch
     {
-        NormActivation.None => 1,
-        NormActivation.Relu => z > 0 ? 1 : 0,
-        NormActivation.LeakyRelu => z > 0 ? 1 : negativeSlope,
+        FusedActivation.None => 1,
+        FusedActivation.Relu => z > 0 ? 1 : 0,
+        FusedActivation.LeakyRelu => z > 0 ? 1 : negativeSlope,
         _ => throw new ArgumentOutOfRangeException(nameof(activation)),
     };
 }

@@ -1,3 +1,4 @@
+using GanEngine.Ops;
 using GanEngine.Accelerators;
 using GanEngine.Accelerators.Cpu;
 using GanEngine.Nn;
@@ -18,30 +19,30 @@ public abstract class BatchNormActivationFunctionalSuite : FunctionalOpsTestBase
 {
     private static readonly object[] Cases =
     [
-        new object[] { NormActivation.Relu, 0.01f, 4, 6, 5, 7 },
-        new object[] { NormActivation.LeakyRelu, 0.2f, 4, 6, 5, 7 },
-        new object[] { NormActivation.LeakyRelu, 0.01f, 3, 2, 9, 11 },
-        new object[] { NormActivation.Relu, 0.01f, 8, 3, 1, 1 },
+        new object[] { FusedActivation.Relu, 0.01f, 4, 6, 5, 7 },
+        new object[] { FusedActivation.LeakyRelu, 0.2f, 4, 6, 5, 7 },
+        new object[] { FusedActivation.LeakyRelu, 0.01f, 3, 2, 9, 11 },
+        new object[] { FusedActivation.Relu, 0.01f, 8, 3, 1, 1 },
     ];
 
     [TestCaseSource(nameof(Cases))]
-    public void Training_FusedEqualsBatchNormThenActivation(NormActivation activation, float slope, int n, int c, int h, int w)
+    public void Training_FusedEqualsBatchNormThenActivation(FusedActivation activation, float slope, int n, int c, int h, int w)
     {
         Compare(new Random(500 + (int)activation + n + c), activation, slope, [n, c, h, w], inputGrad: true, parameterGrad: true);
     }
 
-    [TestCase(NormActivation.Relu, true, false)]
-    [TestCase(NormActivation.LeakyRelu, true, false)]
-    [TestCase(NormActivation.Relu, false, true)]
-    [TestCase(NormActivation.LeakyRelu, false, true)]
-    public void Training_PartlyWithoutGrad_FusedEqualsBatchNormThenActivation(NormActivation activation, bool inputGrad, bool parameterGrad)
+    [TestCase(FusedActivation.Relu, true, false)]
+    [TestCase(FusedActivation.LeakyRelu, true, false)]
+    [TestCase(FusedActivation.Relu, false, true)]
+    [TestCase(FusedActivation.LeakyRelu, false, true)]
+    public void Training_PartlyWithoutGrad_FusedEqualsBatchNormThenActivation(FusedActivation activation, bool inputGrad, bool parameterGrad)
     {
         Compare(new Random(600 + (int)activation + (inputGrad ? 1 : 0)), activation, 0.2f, [3, 4, 5, 6], inputGrad, parameterGrad);
     }
 
-    [TestCase(NormActivation.Relu)]
-    [TestCase(NormActivation.LeakyRelu)]
-    public void Eval_FusedEqualsBatchNormThenActivation(NormActivation activation)
+    [TestCase(FusedActivation.Relu)]
+    [TestCase(FusedActivation.LeakyRelu)]
+    public void Eval_FusedEqualsBatchNormThenActivation(FusedActivation activation)
     {
         var rng = new Random(700 + (int)activation);
         int[] shape = [3, 4, 5, 6];
@@ -58,7 +59,7 @@ public abstract class BatchNormActivationFunctionalSuite : FunctionalOpsTestBase
         Assert.That(fused.ToHost(), Is.EqualTo(expected), "eval values, bit for bit");
     }
 
-    private void Compare(Random rng, NormActivation activation, float slope, int[] shape, bool inputGrad, bool parameterGrad)
+    private void Compare(Random rng, FusedActivation activation, float slope, int[] shape, bool inputGrad, bool parameterGrad)
     {
         int c = shape[1];
         float[] x = Channelled(rng, shape), gamma = RandomFloats(rng, c, 0.5, 1.5), beta = RandomFloats(rng, c, -1, 1);
@@ -68,7 +69,7 @@ public abstract class BatchNormActivationFunctionalSuite : FunctionalOpsTestBase
         var separate = Run(x, gamma, beta, upstream, shape, inputGrad, parameterGrad, p =>
             Apply(Functional.BatchNorm2d(p.X, p.Rm, p.Rv, p.Gamma, p.Beta, training: true), activation, slope));
 
-        string expectedNode = activation == NormActivation.Relu ? "BatchNorm2dRelu" : "BatchNorm2dLeakyRelu";
+        string expectedNode = activation == FusedActivation.Relu ? "BatchNorm2dRelu" : "BatchNorm2dLeakyRelu";
         Assert.That(fused.Node, Is.EqualTo(expectedNode), "one node for BatchNorm and activation");
         Assert.That(fused.NodeReadsInput, Is.True, "the node's first input is the BatchNorm input");
         Assert.That(separate.Y.Count(v => v > 0), Is.InRange(x.Length / 10, x.Length * 9 / 10), "both sides of 0 exercised");
@@ -115,8 +116,8 @@ public abstract class BatchNormActivationFunctionalSuite : FunctionalOpsTestBase
             inputGrad ? px.Grad!.ToHost() : null, parameterGrad ? pg.Grad!.ToHost() : null, parameterGrad ? pb.Grad!.ToHost() : null);
     }
 
-    private static Tensor Apply(Tensor t, NormActivation activation, float slope) =>
-        activation == NormActivation.Relu ? t.Relu() : t.LeakyRelu(slope);
+    private static Tensor Apply(Tensor t, FusedActivation activation, float slope) =>
+        activation == FusedActivation.Relu ? t.Relu() : t.LeakyRelu(slope);
 
     // Channel offsets up to 4 deviations, as the raw-op suite: the statistics matter.
     private static float[] Channelled(Random rng, int[] shape)

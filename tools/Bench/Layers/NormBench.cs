@@ -1,5 +1,6 @@
 using GanEngine.Accelerators;
 using GanEngine.Kernels;
+using GanEngine.Ops;
 using GanEngine.Ops.Norm;
 using GanEngine.Ops.Reference;
 
@@ -30,8 +31,8 @@ internal static class NormBench
             run("norm", () => Run(accelerator, options, "norm", shape, plan, Pass.Both));
             run("norm-fwd", () => Run(accelerator, options, "norm-fwd", shape, plan, Pass.Forward));
             run("norm-bwd", () => Run(accelerator, options, "norm-bwd", shape, plan, Pass.Backward));
-            run("norm-relu", () => Run(accelerator, options, "norm-relu", shape, plan, Pass.Both, NormActivation.Relu));
-            run("norm-lrelu", () => Run(accelerator, options, "norm-lrelu", shape, plan, Pass.Both, NormActivation.LeakyRelu));
+            run("norm-relu", () => Run(accelerator, options, "norm-relu", shape, plan, Pass.Both, FusedActivation.Relu));
+            run("norm-lrelu", () => Run(accelerator, options, "norm-lrelu", shape, plan, Pass.Both, FusedActivation.LeakyRelu));
             foreach (int threads in new[] { 256, 512, 1024 })
             {
                 run($"norm-fused-{threads}", () => Run(accelerator, options, $"norm-fused-{threads}", shape, new BatchNormPlan(1, threads), Pass.Both));
@@ -49,7 +50,7 @@ internal static class NormBench
     private enum Pass { Forward, Backward, Both }
 
     private static BenchResult Run(Accelerator acc, BenchOptions options, string name, BatchNorm2dShape shape, BatchNormPlan plan, Pass pass,
-        NormActivation activation = NormActivation.None)
+        FusedActivation activation = FusedActivation.None)
     {
         const float slope = 0.2f;
         var rng = new Random(Environment.TickCount);

@@ -1,3 +1,4 @@
+using GanEngine.Ops;
 using GanEngine.Accelerators;
 using GanEngine.Accelerators.Cpu;
 using GanEngine.Kernels;
@@ -19,7 +20,7 @@ public abstract class BatchNormActivationSuite : AcceleratorSuite
 {
     private const float Slope = 0.2f;
 
-    private static readonly NormActivation[] Activations = [NormActivation.None, NormActivation.Relu, NormActivation.LeakyRelu];
+    private static readonly FusedActivation[] Activations = [FusedActivation.None, FusedActivation.Relu, FusedActivation.LeakyRelu];
 
     // (N, C, H, W, splits, threads): splits 1 = the fused kernels, 0 = the default plan.
     private static readonly int[][] Shapes =
@@ -38,27 +39,27 @@ public abstract class BatchNormActivationSuite : AcceleratorSuite
         select new TestCaseData(s[0], s[1], s[2], s[3], s[4], s[5], a);
 
     [TestCaseSource(nameof(TrainingCases))]
-    public void Training_ForwardBackward_MatchesReference(int n, int c, int h, int w, int splits, int threads, NormActivation activation)
+    public void Training_ForwardBackward_MatchesReference(int n, int c, int h, int w, int splits, int threads, FusedActivation activation)
     {
         var shape = new BatchNorm2dShape(n, c, h, w);
         RunTraining(new Random(3000 + (n * 31) + c + (splits * 7) + (int)activation), shape, PlanFor(shape, splits, threads), activation, affine: true);
     }
 
-    [TestCase(1, NormActivation.Relu)]
-    [TestCase(3, NormActivation.Relu)]
-    [TestCase(1, NormActivation.LeakyRelu)]
-    [TestCase(3, NormActivation.LeakyRelu)]
-    public void Training_NotAffine_MatchesReference(int splits, NormActivation activation)
+    [TestCase(1, FusedActivation.Relu)]
+    [TestCase(3, FusedActivation.Relu)]
+    [TestCase(1, FusedActivation.LeakyRelu)]
+    [TestCase(3, FusedActivation.LeakyRelu)]
+    public void Training_NotAffine_MatchesReference(int splits, FusedActivation activation)
     {
         var shape = new BatchNorm2dShape(3, 5, 7, 9);
         RunTraining(new Random(91 + splits + (int)activation), shape, PlanFor(shape, splits, 64), activation, affine: false);
     }
 
-    [TestCase(1, NormActivation.Relu)]
-    [TestCase(2, NormActivation.Relu)]
-    [TestCase(1, NormActivation.LeakyRelu)]
-    [TestCase(2, NormActivation.LeakyRelu)]
-    public void Eval_MatchesReference(int splits, NormActivation activation)
+    [TestCase(1, FusedActivation.Relu)]
+    [TestCase(2, FusedActivation.Relu)]
+    [TestCase(1, FusedActivation.LeakyRelu)]
+    [TestCase(2, FusedActivation.LeakyRelu)]
+    public void Eval_MatchesReference(int splits, FusedActivation activation)
     {
         var rng = new Random(420 + splits + (int)activation);
         const int n = 3, c = 5, h = 7, w = 9, hw = h * w;
@@ -84,11 +85,11 @@ public abstract class BatchNormActivationSuite : AcceleratorSuite
     /// <summary>Elements whose pre-activation is exactly 0 take PyTorch's gradient there (relu' = 0,
     /// leaky_relu' = slope): x = [-2, 0, 2, -1, 1, 0] has mean exactly 0 in fp32, so with beta = 0 the
     /// two zeros give z = 0 in the kernels and in the reference.</summary>
-    [TestCase(1, NormActivation.Relu)]
-    [TestCase(2, NormActivation.Relu)]
-    [TestCase(1, NormActivation.LeakyRelu)]
-    [TestCase(2, NormActivation.LeakyRelu)]
-    public void Backward_AtExactlyZero_FollowsPyTorch(int splits, NormActivation activation)
+    [TestCase(1, FusedActivation.Relu)]
+    [TestCase(2, FusedActivation.Relu)]
+    [TestCase(1, FusedActivation.LeakyRelu)]
+    [TestCase(2, FusedActivation.LeakyRelu)]
+    public void Backward_AtExactlyZero_FollowsPyTorch(int splits, FusedActivation activation)
     {
         var shape = new BatchNorm2dShape(2, 1, 1, 3);
         double[] x = [-2, 0, 2, -1, 1, 0];
@@ -114,7 +115,7 @@ public abstract class BatchNormActivationSuite : AcceleratorSuite
         var (y, mean, invstd) = BatchNormReference.ForwardTraining(x, 2, 1, 3, gamma, beta, null, null, 0.1, 1e-5, activation, Slope);
         var (dx, dw, db) = BatchNormReference.Backward(x, dyAct, 2, 1, 3, mean, invstd, gamma, beta, activation, Slope);
         // dbeta = sum of the gated dy: x = 2 and 1 pass, x < 0 and the two zeros take the negative side's gate.
-        double gate = activation == NormActivation.Relu ? 0 : Slope;
+        double gate = activation == FusedActivation.Relu ? 0 : Slope;
         Assert.That(db[0], Is.EqualTo(0.5 - 0.4 + ((0.3 + 0.9 - 0.7 + 0.6) * gate)).Within(1e-12), "reference dbeta");
         string where = $"{activation} plan {plan}";
         AssertClose(dY.ToArray(), y, $"y {where}");
@@ -130,13 +131,13 @@ public abstract class BatchNormActivationSuite : AcceleratorSuite
         using var buffer = Acc.Allocate<float>(16);
         var v = buffer.View;
         Assert.Throws<ArgumentOutOfRangeException>(() => BatchNorm2d.ForwardEval(Acc, shape, new BatchNormPlan(1, 32), v.Slice(0, 4), default, default,
-            v.Slice(4, 1), v.Slice(5, 1), v.Slice(8, 4), BatchNorm2d.DefaultEps, (NormActivation)7));
+            v.Slice(4, 1), v.Slice(5, 1), v.Slice(8, 4), BatchNorm2d.DefaultEps, (FusedActivation)7));
     }
 
     private BatchNormPlan PlanFor(BatchNorm2dShape shape, int splits, int threads) =>
         splits == 0 ? BatchNorm2d.Plan(shape, Acc.Info.MultiprocessorCount) : new BatchNormPlan(splits, threads);
 
-    private void RunTraining(Random rng, BatchNorm2dShape shape, BatchNormPlan plan, NormActivation activation, bool affine)
+    private void RunTraining(Random rng, BatchNorm2dShape shape, BatchNormPlan plan, FusedActivation activation, bool affine)
     {
         int n = shape.N, c = shape.C, hw = shape.H * shape.W;
         const double momentum = 0.1;

@@ -1,3 +1,4 @@
+using GanEngine.Ops;
 using GanEngine.Ops.Norm;
 using GanEngine.Ops.Reference;
 using NUnit.Framework;
@@ -12,13 +13,13 @@ public sealed class BatchNormGradientCheck
 {
     private const double Slope = 0.2;
 
-    [TestCase(true, NormActivation.None)]
-    [TestCase(false, NormActivation.None)]
-    [TestCase(true, NormActivation.Relu)]
-    [TestCase(false, NormActivation.Relu)]
-    [TestCase(true, NormActivation.LeakyRelu)]
-    [TestCase(false, NormActivation.LeakyRelu)]
-    public void Backward_MatchesFiniteDifferences(bool affine, NormActivation activation)
+    [TestCase(true, FusedActivation.None)]
+    [TestCase(false, FusedActivation.None)]
+    [TestCase(true, FusedActivation.Relu)]
+    [TestCase(false, FusedActivation.Relu)]
+    [TestCase(true, FusedActivation.LeakyRelu)]
+    [TestCase(false, FusedActivation.LeakyRelu)]
+    public void Backward_MatchesFiniteDifferences(bool affine, FusedActivation activation)
     {
         var rng = new Random((affine ? 11 : 12) + (10 * (int)activation));
         const int n = 3, c = 2, hw = 5;
