@@ -1,5 +1,6 @@
 using GanEngine.Kernels;
 using GanEngine.Ops;
+using GanEngine.Ops.Elementwise;
 using GanEngine.Ops.Norm;
 using GanEngine.Tensors;
 
@@ -13,8 +14,13 @@ namespace GanEngine.Nn;
 /// </summary>
 public static partial class Functional
 {
-    /// <summary><c>F.conv2d</c>: input (N, C, H, W), weight (O, C, KH, KW), bias (O) or null; square stride and padding.</summary>
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, MathMode? mode = null)
+    /// <summary><c>F.conv2d</c>: input (N, C, H, W), weight (O, C, KH, KW), bias (O) or null; square stride and padding.
+    /// <paramref name="activation"/> fuses the ReLU / LeakyReLU (<paramref name="negativeSlope"/> &gt;= 0) that follows into the same
+    /// op and autograd node: <c>F.leaky_relu(F.conv2d(...))</c> with the activation in the convolution's epilogue where its kernel
+    /// has one (few input channels: DCGAN's first layer), no pre-activation tensor kept, and the activation's gradient taken from
+    /// the output (y &gt; 0 exactly where the pre-activation is, for a slope &gt;= 0).</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, MathMode? mode = null,
+        FusedActivation activation = FusedActivation.None, float negativeSlope = 0.01f)
     {
         RequireLayout(input, 4, "Conv2d input");
         RequireLayout(weight, 4, "Conv2d weight");
@@ -25,19 +31,38 @@ public static partial class Functional
             throw new ArgumentException($"Conv2d: weight {Tensor.Format(weight.Shape)} expects {weight.Size(1)} input channels, the input has {shape.InChannels}.");
         }
         RequireBias(bias, shape.OutChannels, "Conv2d");
+        if (activation == FusedActivation.LeakyRelu && !(negativeSlope >= 0f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope,
+                "Conv2d: a fused LeakyReLU needs a slope >= 0 (its gradient is read from the output's sign); apply LeakyRelu separately.");
+        }
         var math = mode ?? MathSettings.Default;
         var stream = input.Stream;
         var y = Tensor.Empty(input.Accelerator, [shape.Batch, shape.OutChannels, shape.OutHeight, shape.OutWidth], stream);
         using (var split = Workspace(input, Ops.Conv2d.ForwardWorkspaceElements(shape)))
         {
-            Ops.Conv2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView, split?.DenseView, math);
+            Ops.Conv2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView, split?.DenseView, math,
+                activation: activation, negativeSlope: negativeSlope);
         }
-        return Autograd.Record(y, "Conv2d", Inputs(input, weight, bias), [input, weight], (node, g) =>
+        string name = activation switch
+        {
+            FusedActivation.Relu => "Conv2dRelu",
+            FusedActivation.LeakyRelu => "Conv2dLeakyRelu",
+            _ => "Conv2d",
+        };
+        return Autograd.Record(y, name, Inputs(input, weight, bias), activation == FusedActivation.None ? [input, weight] : [input, weight, y], (node, g) =>
         {
             var x = node.Saved[0];
             var w = node.Saved[1];
             using var dense = Dense(g);
-            var dy = dense.DenseView;
+            using var gated = activation == FusedActivation.None ? null : Tensor.Empty(g.Accelerator, g.ShapeArray(), stream);
+            if (gated is not null)
+            {
+                // The activation's gradient from the saved output (the pre-activation is not kept).
+                ElementwiseOps.UnaryBackward(stream, activation == FusedActivation.Relu ? UnaryOp.Relu : UnaryOp.LeakyRelu, negativeSlope,
+                    node.Saved[2].DenseView, dense.DenseView, gated.DenseView, gated.Length);
+            }
+            var dy = (gated ?? dense).DenseView;
             Tensor? gx = null;
             if (node.Inputs[0].RequiresGrad)
             {

@@ -173,12 +173,19 @@ public sealed class DcganDiscriminator : Discriminator, IResizableNetwork
         Tensor? owned = null;
         for (int j = 0; j < _norms.Length; j++)
         {
-            using var c = _convs[j].Forward(x);
+            // The activation is fused into BatchNorm where there is one, else into the convolution.
+            var next = _norms[j] is { } bn ? NormalizeActivate(bn, _convs[j], x) : _convs[j].Forward(x, FusedActivation.LeakyRelu, Slope);
             owned?.Dispose();
-            x = owned = _norms[j] is { } bn ? bn.Forward(c, FusedActivation.LeakyRelu, Slope) : c.LeakyRelu(Slope);
+            x = owned = next;
         }
         using var o = _convs[^1].Forward(x);
         owned?.Dispose();
         return o.Reshape(o.Size(0));
+    }
+
+    private static Tensor NormalizeActivate(BatchNorm2dLayer bn, Conv2dLayer conv, Tensor x)
+    {
+        using var c = conv.Forward(x);
+        return bn.Forward(c, FusedActivation.LeakyRelu, Slope);
     }
 }

@@ -134,10 +134,13 @@ public sealed class Conv2dLayer : WeightLayer
 
     public int Kernel => Weight.Size(2);
 
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => Forward(x, FusedActivation.None);
+
+    /// <summary>The convolution followed by <paramref name="activation"/> as one op (see <see cref="Functional.Conv2d"/>).</summary>
+    public Tensor Forward(Tensor x, FusedActivation activation, float negativeSlope = 0.01f)
     {
         using var w = SpectralNormalizedWeight();
-        return Functional.Conv2d(x, w ?? Weight, Bias, Stride, Padding);
+        return Functional.Conv2d(x, w ?? Weight, Bias, Stride, Padding, activation: activation, negativeSlope: negativeSlope);
     }
 
     private protected override int BiasLength(int[] weightShape) => weightShape[0];

@@ -1,6 +1,7 @@
 using GanEngine.Accelerators;
 using GanEngine.Kernels;
 using GanEngine.Kernels.Conv;
+using GanEngine.Ops.Elementwise;
 
 namespace GanEngine.Ops;
 
@@ -87,33 +88,21 @@ public static class Conv2d
 {
     /// <summary>output[n, o, y, x] = bias[o] + sum input[n, i, y s - p + ky, x s - p + kx] weight[o, i, ky, kx].</summary>
     public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
-    {
-        shape.Validate();
-        Check(input, shape.InputElements, nameof(input));
-        Check(weight, shape.WeightElements, nameof(weight));
-        Check(output, shape.OutputElements, nameof(output));
-        if (bias is { } b)
-        {
-            Check(b, shape.OutChannels, nameof(bias));
-        }
-        if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
-        {
-            ConvLaunch.DirectForward(launcher, ConvLaunch.Geometry.Of(shape), input, weight, bias, output);
-            return;
-        }
-        ConvLaunch.Run(launcher, mode, 0, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, 1, 0);
-    }
+        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
+        Forward(launcher, shape, input, weight, bias, output, null, mode, algorithm);
 
-    /// <summary>Floats of workspace the <see cref="Forward(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm)"/>
+    /// <summary>Floats of workspace the <see cref="Forward(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm, FusedActivation, float)"/>
     /// overload can use (0: none): shapes with few output tiles and a long reduction (1x1 outputs) are split over the
     /// reduction into it and summed in order (deterministic). A function of the shape only.</summary>
     public static long ForwardWorkspaceElements(in Conv2dShape shape) => ConvLaunch.ForwardWorkspace(ConvLaunch.Geometry.Of(shape));
 
     /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: no split, same result;
-    /// <see cref="ConvAlgorithm.Direct"/> does not use it).</summary>
+    /// <see cref="ConvAlgorithm.Direct"/> does not use it), optionally followed by <paramref name="activation"/>
+    /// (<c>F.leaky_relu(conv, negativeSlope)</c> / <c>F.relu</c>): fused into the kernel's epilogue where the kernel has one (the
+    /// narrow-channel forward: DCGAN's first layer), else one in-place pass after it. Same values either way.</summary>
     public static void Forward(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto,
+        FusedActivation activation = FusedActivation.None, float negativeSlope = 0.01f)
     {
         shape.Validate();
         Check(input, shape.InputElements, nameof(input));
@@ -126,9 +115,10 @@ public static class Conv2d
         if (ConvSettings.Resolve(launcher, algorithm) == ConvAlgorithm.Direct)
         {
             ConvLaunch.DirectForward(launcher, ConvLaunch.Geometry.Of(shape), input, weight, bias, output);
+            ElementwiseOps.ActivateInPlace(launcher, activation, negativeSlope, output, (int)shape.OutputElements);
             return;
         }
-        ConvLaunch.Forward(launcher, mode, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, workspace);
+        ConvLaunch.Forward(launcher, mode, ConvLaunch.Geometry.Of(shape), input, weight, bias, output, workspace, activation, negativeSlope);
     }
 
     /// <summary>Forward with <see cref="MathSettings.Default"/>.</summary>
@@ -322,6 +312,10 @@ internal static class ConvLaunch
         {
             return new Plan(NarrowTile, 1);
         }
+        if (kernelMode == 0 && NarrowForwardFits(g))
+        {
+            return NarrowForwardHeuristic(g);
+        }
         if (kernelMode == 2)
         {
             var tw = TileFor(n, long.MaxValue);
@@ -400,17 +394,26 @@ internal static class ConvLaunch
     /// <summary>The forward form (MODE 0), split over K into <paramref name="workspace"/> when <see cref="ForwardSplit"/> says so
     /// and the workspace is large enough; otherwise unsplit.</summary>
     internal static void Forward(IKernelLauncher launcher, MathMode mode, in Geometry g, ReadOnlyView<float> input, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace)
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace,
+        FusedActivation activation = FusedActivation.None, float negativeSlope = 0f)
     {
-        var (splits, kSplit) = ForwardSplit(g);
         long length = (long)g.Batch * g.Oc * g.Oh * g.Ow;
+        if (NarrowForwardPlan(g, PlanFor(0, g)) is int rows)
+        {
+            NarrowForward(launcher, g, rows, input, weight, bias, output, activation, negativeSlope);
+            return;
+        }
+        var (splits, kSplit) = ForwardSplit(g);
         if (splits == 1 || workspace is not { } ws || ws.Length < splits * length)
         {
             Run(launcher, mode, 0, g, input, weight, bias, output, 1, 0);
-            return;
         }
-        Run(launcher, mode, 0, g, input, weight, bias, ws, splits, kSplit);
-        ConvImplicitGemm.LaunchSumSplits(launcher, new LaunchConfig(new Dim3((int)((length + 255) / 256)), new Dim3(256)), (int)length, splits, ws, output);
+        else
+        {
+            Run(launcher, mode, 0, g, input, weight, bias, ws, splits, kSplit);
+            ConvImplicitGemm.LaunchSumSplits(launcher, new LaunchConfig(new Dim3((int)((length + 255) / 256)), new Dim3(256)), (int)length, splits, ws, output);
+        }
+        ElementwiseOps.ActivateInPlace(launcher, activation, negativeSlope, output, (int)length);
     }
 
     internal static long WgradWorkspace(in Geometry g)
@@ -500,6 +503,49 @@ internal static class ConvLaunch
             g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
     }
 
+    /// <summary>Whether <see cref="ConvNarrow.Forward"/> takes this forward form: at most 4 channels on the big side, the chunk's
+    /// weight table within 48 KiB of shared memory (OCB = <see cref="NarrowForwardChannels"/> output channels).</summary>
+    internal static bool NarrowForwardFits(in Geometry g) =>
+        g.C <= 4 && (long)NarrowForwardChannels * g.C * g.K * g.KW * sizeof(float) <= 48 * 1024;
+
+    /// <summary>Output channels per thread of <see cref="ConvNarrow.Forward"/> (registers: this many times the rows per thread).</summary>
+    internal const int NarrowForwardChannels = 16;
+
+    /// <summary>Output rows per thread of <see cref="ConvNarrow.Forward"/> when <paramref name="plan"/> selects it for the forward
+    /// form (<see cref="NarrowTile"/> + b: 2^b rows), else null.</summary>
+    internal static int? NarrowForwardPlan(in Geometry g, Plan plan) =>
+        plan.Tile is >= NarrowTile and <= NarrowTile + 2 && NarrowForwardFits(g) ? 1 << (plan.Tile - NarrowTile) : null;
+
+    /// <summary>The heuristic plan of the narrow forward: 4 rows per thread (each weight read feeds 4 FMAs) while that leaves at
+    /// least two blocks of 256 threads per SM of a 132-SM GPU, else fewer rows for more threads.</summary>
+    private static Plan NarrowForwardHeuristic(in Geometry g)
+    {
+        long chunks = (g.Oc + NarrowForwardChannels - 1) / NarrowForwardChannels;
+        for (int b = 2; b > 0; b--)
+        {
+            if ((long)g.Batch * ((g.Oh + (1 << b) - 1) >> b) * g.Ow * chunks >= (long)TargetBlocks * 256)
+            {
+                return new Plan(NarrowTile + b, 1);
+            }
+        }
+        return new Plan(NarrowTile, 1);
+    }
+
+    /// <summary>Forward form through <see cref="ConvNarrow.Forward"/>: <paramref name="rows"/> output rows and
+    /// <see cref="NarrowForwardChannels"/> output channels per thread, 256 threads per block, grid y = channel chunks; FP32 in either
+    /// math mode; bias and <paramref name="activation"/> in the epilogue.</summary>
+    internal static void NarrowForward(IKernelLauncher launcher, in Geometry g, int rows, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, FusedActivation activation, float negativeSlope)
+    {
+        const int block = 256;
+        long threads = (long)g.Batch * ((g.Oh + rows - 1) / rows) * g.Ow;
+        int chunks = (g.Oc + NarrowForwardChannels - 1) / NarrowForwardChannels;
+        int shared = NarrowForwardChannels * g.C * g.K * g.KW * sizeof(float);
+        var config = new LaunchConfig(new Dim3((int)((threads + block - 1) / block), chunks), new Dim3(block), shared);
+        ConvNarrow.LaunchForward(launcher, config, g.Batch, bias.HasValue ? 1 : 0, negativeSlope, input, weight, bias ?? weight, output,
+            g.C, g.K, g.KW, g.S, rows, NarrowForwardChannels, (int)activation, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
+    }
+
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
     /// 2 wgrad (grid z = splits).</summary>
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
@@ -515,6 +561,11 @@ internal static class ConvLaunch
         if (kernelMode == 1 && plan.Tile is >= NarrowTile and <= NarrowTile + 2 && NarrowFits(g))
         {
             NarrowDgrad(launcher, g, 1 << (plan.Tile - NarrowTile), a, b, bias, output);
+            return;
+        }
+        if (kernelMode == 0 && splits == 1 && NarrowForwardPlan(g, plan) is int rows)
+        {
+            NarrowForward(launcher, g, rows, a, b, bias, output, FusedActivation.None, 0f);
             return;
         }
         var (m, n, k, z) = GemmShape(kernelMode, g, splits);

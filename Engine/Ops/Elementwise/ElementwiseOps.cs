@@ -112,6 +112,15 @@ public static class ElementwiseOps
         }
     }
 
+    /// <summary>y = act(y) in place for the first <paramref name="n"/> elements (<see cref="FusedActivation.None"/>: nothing runs).</summary>
+    public static void ActivateInPlace(IKernelLauncher launcher, FusedActivation activation, float negativeSlope, ArrayView<float> y, int n)
+    {
+        if (activation != FusedActivation.None && n > 0)
+        {
+            ElementwiseKernels.LaunchActivateInPlace(launcher, DenseGridFor(n), n, negativeSlope, y, (int)activation);
+        }
+    }
+
     /// <summary>y += x for contiguous views of <paramref name="n"/> elements (gradient accumulation).</summary>
     public static void AddInPlace(IKernelLauncher launcher, ReadOnlyView<float> x, ArrayView<float> y, int n)
     {

@@ -75,6 +75,19 @@ public static partial class ElementwiseKernels
         }
     }
 
+    /// <summary>y[i] = act(y[i]) for i &lt; n, in place: ACT 1 ReLU (z &gt; 0 ? z : 0), 2 LeakyReLU (z &gt; 0 ? z : z negativeSlope),
+    /// the values of <c>FusedActivation</c>. An op that fuses its activation where its kernel can and applies it here where not.</summary>
+    [Kernel]
+    public static void ActivateInPlace(int n, float negativeSlope, ArrayView<float> y, [Specialization] int ACT)
+    {
+        int stride = GridDim.X * BlockDim.X;
+        for (int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; i < n; i += stride)
+        {
+            float z = y[i];
+            y[i] = ACT == 1 ? (z > 0f ? z : 0f) : (z > 0f ? z : z * negativeSlope);
+        }
+    }
+
     /// <summary>y[i] = alpha * x[i] + y[i] for i &lt; n (BLAS saxpy, unit strides).</summary>
     [Kernel]
     public static void Axpy(int n, float alpha, ReadOnlyView<float> x, ArrayView<float> y)

@@ -232,6 +232,60 @@ public abstract class ConvOpsSuite
         }
     }
 
+    /// <summary>The narrow-channel forward (<see cref="ConvNarrow.Forward"/>: big side of at most 4 channels) forced to 1, 2 and 4
+    /// output rows per thread: kernels 1-7, strides 1-3, output rows not a multiple of the rows per thread, output channels not a
+    /// multiple of the 16-channel chunk (a partial chunk), a single input channel; the backward passes run too (other kernels).</summary>
+    [TestCase(2, 3, 9, 7, 5, 3, 1, 1, 0, MathMode.Tf32)]
+    [TestCase(2, 3, 9, 7, 5, 3, 1, 1, 2, MathMode.StrictFp32)]
+    [TestCase(1, 1, 11, 10, 17, 5, 2, 2, 1, MathMode.Tf32)]
+    [TestCase(3, 4, 8, 8, 6, 4, 2, 1, 2, MathMode.Tf32)]
+    [TestCase(1, 2, 13, 12, 3, 7, 3, 3, 2, MathMode.StrictFp32)]
+    [TestCase(2, 3, 6, 5, 4, 1, 1, 0, 1, MathMode.Tf32)]
+    [TestCase(1, 2, 7, 6, 18, 3, 2, 1, 2, MathMode.StrictFp32)]
+    public void NarrowForward_MatchesReference(int b, int ic, int h, int w, int oc, int k, int s, int pad, int rowsLog2, MathMode mode)
+    {
+        var shape = new Conv2dShape(b, ic, h, w, oc, k, k, s, s, pad, pad);
+        var geometry = ConvLaunch.Geometry.Of(shape);
+        ConvLaunch.PlanOverride = (md, geo) => geo == geometry && md == 0 ? new ConvLaunch.Plan(ConvLaunch.NarrowTile + rowsLog2, 1) : null;
+        try
+        {
+            Assert.That(ConvLaunch.NarrowForwardPlan(geometry, ConvLaunch.PlanFor(0, geometry)), Is.EqualTo(1 << rowsLog2), "the narrow forward runs");
+            RunConv(shape, true, mode, ConvAlgorithm.ImplicitGemm);
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+        }
+    }
+
+    /// <summary>Forward with a fused activation against act(float64 reference): in the narrow kernel's epilogue (3 input
+    /// channels, implicit GEMM), as an in-place pass after the GEMM kernel (6 channels) and after the direct kernel.</summary>
+    [TestCase(FusedActivation.LeakyRelu, ConvAlgorithm.ImplicitGemm, 3)]
+    [TestCase(FusedActivation.Relu, ConvAlgorithm.ImplicitGemm, 3)]
+    [TestCase(FusedActivation.LeakyRelu, ConvAlgorithm.ImplicitGemm, 6)]
+    [TestCase(FusedActivation.Relu, ConvAlgorithm.Direct, 3)]
+    [TestCase(FusedActivation.LeakyRelu, ConvAlgorithm.Direct, 6)]
+    public void Forward_WithActivation_MatchesReference(FusedActivation activation, ConvAlgorithm algorithm, int ic)
+    {
+        const float slope = 0.2f;
+        var shape = new Conv2dShape(2, ic, 7, 6, 20, 4, 4, 2, 2, 1, 1);
+        SkipIfLarge(shape.MacCount, algorithm);
+        var rng = new Random(HashCode.Combine(shape, activation, algorithm));
+        var x = RandomFloats(rng, shape.InputElements);
+        var wt = RandomFloats(rng, shape.WeightElements);
+        var bias = RandomFloats(rng, shape.OutChannels);
+        using var dx = _acc.Allocate<float>(x);
+        using var dw = _acc.Allocate<float>(wt);
+        using var db = _acc.Allocate<float>(bias);
+        using var dy = Poisoned(shape.OutputElements);
+        using var fws = Poisoned(Conv2d.ForwardWorkspaceElements(shape));
+        Conv2d.Forward(_acc.DefaultStream, shape, dx.ReadOnly, dw.ReadOnly, db.ReadOnly, dy.View, fws.View, MathMode.Tf32, algorithm, activation, slope);
+        var z = ConvReference.Conv2dForward(shape, ConvReference.ToDouble(x), ConvReference.ToDouble(wt), ConvReference.ToDouble(bias));
+        Assert.That(z.Count(v => v > 0), Is.InRange(z.Length / 5, z.Length * 4 / 5), "both sides of 0 exercised");
+        var expected = z.Select(v => v > 0 ? v : activation == FusedActivation.Relu ? 0 : v * slope).ToArray();
+        Compare("forward + activation", Download(dy, shape.OutputElements), expected, algorithm == ConvAlgorithm.Direct ? MathMode.StrictFp32 : MathMode.Tf32);
+    }
+
     /// <summary>The TF32 kernel's K-tile staging forced for all three forms where the fast gather applies: 0 (registers), cp.async
     /// rings of 2 to 5 stages. The small case fits the CPU budget (ring offsets over 4 K tiles); the others, with up to 16 K tiles per
     /// form and split-K weight gradients, run where cp.async is real (CUDA) and on PoCL (register staging: no fast gather there).</summary>
