@@ -375,6 +375,29 @@ public abstract class ConvOpsSuite
         Assert.That(ConvTranspose2d.BackwardWeightWorkspaceElements(transposed), Is.Zero);
     }
 
+    /// <summary>Forced plans (tiles, the direct and narrow dgrad kernels, split counts that would need workspaces) do not reach the
+    /// point shapes: the results still match and the workspaces stay 0 (RunConv allocates what the shape asks for, and a split
+    /// weight gradient would throw on it).</summary>
+    [TestCase(2, 64)]
+    [TestCase(ConvLaunch.WideTile, 8)]
+    [TestCase(ConvLaunch.DirectTile, 16)]
+    [TestCase(ConvLaunch.NarrowTile + 2, 4)]
+    public void PointConv_IgnoresForcedPlans(int tile, int splits)
+    {
+        var shape = new Conv2dShape(9, 12, 4, 4, 2, 4, 4);
+        ConvLaunch.PlanOverride = (_, _) => new ConvLaunch.Plan(tile, splits);
+        try
+        {
+            Assert.That(Conv2d.ForwardWorkspaceElements(shape), Is.Zero);
+            Assert.That(Conv2d.BackwardWeightWorkspaceElements(shape), Is.Zero);
+            RunConv(shape, true, MathMode.Tf32, ConvAlgorithm.ImplicitGemm);
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+        }
+    }
+
     /// <summary>Two runs of every pass of a point convolution give bit-identical results (fixed summation order, no atomics),
     /// in both math modes, on shapes that run the unrolled loops (forward; weight gradient) and partial groups.</summary>
     [TestCase(2, 300, 4, 1, MathMode.Tf32)]
