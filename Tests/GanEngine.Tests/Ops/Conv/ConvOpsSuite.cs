@@ -398,6 +398,32 @@ public abstract class ConvOpsSuite
         }
     }
 
+    /// <summary>A point convolution's forward with a fused activation (an in-place pass after <see cref="ConvPoint.Forward"/>)
+    /// against act(float64 reference); 3 input channels, so the narrow forward would also fit: the point kernel takes it.</summary>
+    [TestCase(FusedActivation.LeakyRelu, 3)]
+    [TestCase(FusedActivation.Relu, 3)]
+    [TestCase(FusedActivation.LeakyRelu, 10)]
+    public void PointConv_WithActivation_MatchesReference(FusedActivation activation, int ic)
+    {
+        const float slope = 0.2f;
+        var shape = new Conv2dShape(20, ic, 4, 4, 3, 4, 4);
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(shape)), Is.True);
+        var rng = new Random(HashCode.Combine(shape, activation));
+        var x = RandomFloats(rng, shape.InputElements);
+        var wt = RandomFloats(rng, shape.WeightElements);
+        var bias = RandomFloats(rng, shape.OutChannels);
+        using var dx = _acc.Allocate<float>(x);
+        using var dw = _acc.Allocate<float>(wt);
+        using var db = _acc.Allocate<float>(bias);
+        using var dy = Poisoned(shape.OutputElements);
+        Conv2d.Forward(_acc.DefaultStream, shape, dx.ReadOnly, dw.ReadOnly, db.ReadOnly, dy.View, null, MathMode.Tf32, ConvAlgorithm.ImplicitGemm,
+            activation, slope);
+        var z = ConvReference.Conv2dForward(shape, ConvReference.ToDouble(x), ConvReference.ToDouble(wt), ConvReference.ToDouble(bias));
+        Assert.That(z.Count(v => v > 0), Is.InRange(z.Length / 5, z.Length * 4 / 5), "both sides of 0 exercised");
+        var expected = z.Select(v => v > 0 ? v : activation == FusedActivation.Relu ? 0 : v * slope).ToArray();
+        Compare("forward + activation", Download(dy, shape.OutputElements), expected, MathMode.StrictFp32);
+    }
+
     /// <summary>Two runs of every pass of a point convolution give bit-identical results (fixed summation order, no atomics),
     /// in both math modes, on shapes that run the unrolled loops (forward; weight gradient) and partial groups.</summary>
     [TestCase(2, 300, 4, 1, MathMode.Tf32)]
