@@ -285,6 +285,10 @@ internal static class ConvLaunch
     internal static bool NarrowFits(in Geometry g) =>
         !g.DgradIsGemm && g.C <= 4 && ((g.K + g.S - 1) / g.S) * ((g.KW + g.S - 1) / g.S) <= 16 && (long)g.Oc * ConvNarrow.WeightStride(g.C, g.K, g.KW, g.S) * sizeof(float) <= 48 * 1024;
 
+    /// <summary>Whether the point kernels (<see cref="ConvPoint"/>, <see cref="ConvPointLaunch"/>) take all passes of this shape: 1x1
+    /// output, kernel covering the whole input, at most 4 output channels. They ignore plans and need no workspace.</summary>
+    internal static bool PointFits(in Geometry g) => g.DgradIsGemm && g.Oc <= ConvPointLaunch.MaxChannels;
+
     /// <summary>Set by the tuning sweep (tools/Bench convtune) to try plans; null in normal use.</summary>
     internal static Func<int, Geometry, Plan?>? PlanOverride { get; set; }
 
@@ -387,6 +391,10 @@ internal static class ConvLaunch
 
     internal static long ForwardWorkspace(in Geometry g)
     {
+        if (PointFits(g))
+        {
+            return 0;
+        }
         var (splits, _) = ForwardSplit(g);
         return splits > 1 ? (long)splits * g.Batch * g.Oc * g.Oh * g.Ow : 0;
     }
@@ -398,6 +406,12 @@ internal static class ConvLaunch
         FusedActivation activation = FusedActivation.None, float negativeSlope = 0f)
     {
         long length = (long)g.Batch * g.Oc * g.Oh * g.Ow;
+        if (PointFits(g))
+        {
+            ConvPointLaunch.Forward(launcher, g, input, weight, bias, output);
+            ElementwiseOps.ActivateInPlace(launcher, activation, negativeSlope, output, (int)length);
+            return;
+        }
         if (NarrowForwardPlan(g, PlanFor(0, g)) is int rows)
         {
             NarrowForward(launcher, mode, g, rows, input, weight, bias, output, activation, negativeSlope);
@@ -418,6 +432,10 @@ internal static class ConvLaunch
 
     internal static long WgradWorkspace(in Geometry g)
     {
+        if (PointFits(g))
+        {
+            return 0;
+        }
         var (splits, _) = WgradSplit(g);
         return splits > 1 ? (long)splits * g.Oc * g.C * g.K * g.KW : 0;
     }
@@ -425,6 +443,11 @@ internal static class ConvLaunch
     internal static void Wgrad(IKernelLauncher launcher, MathMode mode, in Geometry g, ReadOnlyView<float> gradOut, ReadOnlyView<float> input,
         ArrayView<float> gradWeight, ArrayView<float>? workspace)
     {
+        if (PointFits(g))
+        {
+            ConvPointLaunch.Wgrad(launcher, g, gradOut, input, gradWeight);
+            return;
+        }
         var (splits, kSplit) = WgradSplit(g);
         if (splits == 1)
         {
@@ -570,6 +593,11 @@ internal static class ConvLaunch
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
         ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit)
     {
+        if (kernelMode != 2 && PointFits(g))
+        {
+            ConvPointLaunch.Run(launcher, kernelMode, g, a, b, bias, output);
+            return;
+        }
         int s = g.S;
         var plan = PlanFor(kernelMode, g);
         if (kernelMode == 1 && plan.Tile == DirectTile)

@@ -31,14 +31,11 @@ internal static class ConvTuning
         Add(table, 1, 256, 128, 16, 16, 256, 8, 8, 4, 4, 2, 1, 4, 1);    // conv2 input grad / convT3 fwd: 128x128 0.2068 -> 256x128 0.1940 ms
         // Wgrad (MODE 2) with the wide tile loses (run 3: conv2 256x128/s8 0.376 ms vs 128x128/s8 0.182; conv3 256x128/s2 0.441 vs
         // 0.159): not in the table.
-        Add(table, 0, 256, 512, 4, 4, 1, 1, 1, 4, 4, 1, 0, 2, 64);       // conv4 fwd: 128x16/s32 0.0375 -> 128x32/s64 0.0215 ms
-        Add(table, 2, 256, 512, 4, 4, 1, 1, 1, 4, 4, 1, 0, 1, 1);        // conv4 wgrad: 128x128/s1 0.0237 -> 128x64/s1 0.0154 ms
+        // conv4 (512 -> 1 channel, 4x4 -> 1x1) has no entries: it runs the point kernels (ConvLaunch.PointFits), which take no plan.
         Add(table, 2, 256, 512, 4, 4, 128, 1, 1, 4, 4, 1, 0, 1, 1);      // convT1 wgrad: 128x128/s1 0.0245 -> 128x64/s1 0.0192 ms
         Add(table, 2, 64, 3, 32, 32, 128, 16, 16, 4, 4, 2, 1, 1, 256);   // conv1 / convT4 wgrad: 128x64/s32 0.0488 -> s256 0.0209 ms
         Add(table, 0, 64, 128, 16, 16, 256, 8, 8, 4, 4, 2, 1, 0, 4);     // conv2 fwd / convT3 input grad: 128x64/s2 0.0771 -> 128x128/s4 0.0615 ms
         Add(table, 0, 64, 256, 8, 8, 512, 4, 4, 4, 4, 2, 1, 0, 8);       // conv3 fwd / convT2 input grad: 128x64/s4 0.0774 -> 128x128/s8 0.0615 ms
-        Add(table, 0, 64, 512, 4, 4, 1, 1, 1, 4, 4, 1, 0, 3, 128);       // conv4 fwd: 128x16/s32 0.0234 -> s128 0.0136 ms
-        Add(table, 2, 64, 512, 4, 4, 1, 1, 1, 4, 4, 1, 0, 1, 1);         // conv4 wgrad: 128x128/s1 0.0126 -> 128x64/s1 0.0097 ms
         Add(table, 2, 64, 512, 4, 4, 128, 1, 1, 4, 4, 1, 0, 1, 1);       // convT1 wgrad: 128x128/s1 0.0135 -> 128x64/s1 0.0116 ms
         return table;
     }

@@ -39,6 +39,10 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
                     ? new ConvTranspose2dShape(batch, l.In, l.Size, l.Size, l.Out, l.K, l.K, l.S, l.S, l.P, l.P).AsConv
                     : new Conv2dShape(batch, l.In, l.Size, l.Size, l.Out, l.K, l.K, l.S, l.S, l.P, l.P);
                 var g = ConvLaunch.Geometry.Of(conv);
+                if (ConvLaunch.PointFits(g))
+                {
+                    continue;   // conv4: the point kernels (ConvPoint) take every pass and no plan
+                }
                 // Passes of one iteration: D conv fwd, dgrad (not conv1... but the G step needs it), wgrad; G convT fwd (dgrad form),
                 // input gradient (forward form; not convT1), wgrad.
                 var modes = new List<int> { 0, 1, 2 };

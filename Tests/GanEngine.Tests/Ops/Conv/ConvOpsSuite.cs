@@ -315,6 +315,167 @@ public abstract class ConvOpsSuite
         }
     }
 
+    /// <summary>Point convolutions (1x1 output, kernel covering the whole input, at most 4 output channels: <see cref="ConvPoint"/>):
+    /// forward, input, weight and bias gradients against the reference, through the implicit-GEMM entry points (the CPU
+    /// accelerator runs the point kernels too). Odd sizes (reductions that are not multiples of a warp or block), a non-square
+    /// kernel, a stride that changes nothing (one output position), Oc 1 to 4, and the unrolled loops of the forward (kd over 16 x 256)
+    /// and of the weight gradient (batch over 16 x 8).</summary>
+    [TestCase(5, 7, 3, 3, 1, 1, true, MathMode.Tf32)]
+    [TestCase(5, 7, 3, 3, 1, 1, false, MathMode.StrictFp32)]
+    [TestCase(3, 16, 4, 4, 3, 1, false, MathMode.Tf32)]
+    [TestCase(3, 16, 4, 4, 3, 2, true, MathMode.StrictFp32)]
+    [TestCase(33, 64, 4, 4, 1, 1, true, MathMode.Tf32)]
+    [TestCase(33, 64, 4, 4, 1, 1, false, MathMode.StrictFp32)]
+    [TestCase(4, 5, 7, 7, 4, 1, true, MathMode.StrictFp32)]
+    [TestCase(4, 5, 7, 7, 4, 1, false, MathMode.Tf32)]
+    [TestCase(2, 3, 3, 5, 2, 1, true, MathMode.Tf32)]
+    [TestCase(6, 11, 5, 3, 2, 1, false, MathMode.StrictFp32)]
+    [TestCase(2, 300, 4, 4, 1, 1, true, MathMode.Tf32)]       // forward: a full unrolled group per thread, then a partial tail
+    [TestCase(130, 2, 3, 3, 3, 1, false, MathMode.StrictFp32)] // weight gradient: an unrolled group per warp, a tail; input gradient: a partial image group
+    public void PointConv_MatchesReference(int b, int ic, int h, int w, int oc, int s, bool bias, MathMode mode)
+    {
+        var shape = new Conv2dShape(b, ic, h, w, oc, h, w, s, s);
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(shape)), Is.True);
+        RunConv(shape, bias, mode, ConvAlgorithm.ImplicitGemm);
+    }
+
+    /// <summary>The point shapes need no workspace (callers allocate nothing), whatever a forced plan says (the point kernels
+    /// ignore plans), and 5 output channels leave the point path.</summary>
+    [Test]
+    public void PointConv_NeedsNoWorkspace()
+    {
+        var point = new[]
+        {
+            new Conv2dShape(256, 512, 4, 4, 1, 4, 4),   // DCGAN's discriminator's last layer
+            new Conv2dShape(64, 512, 4, 4, 1, 4, 4),
+            new Conv2dShape(33, 64, 4, 4, 4, 4, 4),
+            new Conv2dShape(5, 7, 3, 3, 1, 3, 3, 2, 2),
+        };
+        ConvLaunch.PlanOverride = (_, _) => new ConvLaunch.Plan(2, 64);
+        try
+        {
+            foreach (var shape in point)
+            {
+                Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(shape)), Is.True, shape.ToString());
+                Assert.That(Conv2d.ForwardWorkspaceElements(shape), Is.Zero, shape.ToString());
+                Assert.That(Conv2d.BackwardWeightWorkspaceElements(shape), Is.Zero, shape.ToString());
+            }
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+        }
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(new Conv2dShape(256, 512, 4, 4, 5, 4, 4))), Is.False);
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(new Conv2dShape(256, 512, 4, 4, 1, 4, 4, 1, 1, 1, 1))), Is.False);
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(new Conv2dShape(256, 512, 4, 4, 1, 3, 3))), Is.False);
+        // A transposed convolution 1x1 -> 4x4 from at most 4 channels is a point shape in its conv view.
+        var transposed = new ConvTranspose2dShape(8, 3, 1, 1, 16, 4, 4);
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(transposed.AsConv)), Is.True);
+        Assert.That(ConvTranspose2d.BackwardInputWorkspaceElements(transposed), Is.Zero);
+        Assert.That(ConvTranspose2d.BackwardWeightWorkspaceElements(transposed), Is.Zero);
+    }
+
+    /// <summary>Forced plans (tiles, the direct and narrow dgrad kernels, split counts that would need workspaces) do not reach the
+    /// point shapes: the results still match and the workspaces stay 0 (RunConv allocates what the shape asks for, and a split
+    /// weight gradient would throw on it).</summary>
+    [TestCase(2, 64)]
+    [TestCase(ConvLaunch.WideTile, 8)]
+    [TestCase(ConvLaunch.DirectTile, 16)]
+    [TestCase(ConvLaunch.NarrowTile + 2, 4)]
+    public void PointConv_IgnoresForcedPlans(int tile, int splits)
+    {
+        var shape = new Conv2dShape(9, 12, 4, 4, 2, 4, 4);
+        ConvLaunch.PlanOverride = (_, _) => new ConvLaunch.Plan(tile, splits);
+        try
+        {
+            Assert.That(Conv2d.ForwardWorkspaceElements(shape), Is.Zero);
+            Assert.That(Conv2d.BackwardWeightWorkspaceElements(shape), Is.Zero);
+            RunConv(shape, true, MathMode.Tf32, ConvAlgorithm.ImplicitGemm);
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+        }
+    }
+
+    /// <summary>A point convolution's forward with a fused activation (an in-place pass after <see cref="ConvPoint.Forward"/>)
+    /// against act(float64 reference); 3 input channels, so the narrow forward would also fit: the point kernel takes it.</summary>
+    [TestCase(FusedActivation.LeakyRelu, 3)]
+    [TestCase(FusedActivation.Relu, 3)]
+    [TestCase(FusedActivation.LeakyRelu, 10)]
+    public void PointConv_WithActivation_MatchesReference(FusedActivation activation, int ic)
+    {
+        const float slope = 0.2f;
+        var shape = new Conv2dShape(20, ic, 4, 4, 3, 4, 4);
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(shape)), Is.True);
+        var rng = new Random(HashCode.Combine(shape, activation));
+        var x = RandomFloats(rng, shape.InputElements);
+        var wt = RandomFloats(rng, shape.WeightElements);
+        var bias = RandomFloats(rng, shape.OutChannels);
+        using var dx = _acc.Allocate<float>(x);
+        using var dw = _acc.Allocate<float>(wt);
+        using var db = _acc.Allocate<float>(bias);
+        using var dy = Poisoned(shape.OutputElements);
+        Conv2d.Forward(_acc.DefaultStream, shape, dx.ReadOnly, dw.ReadOnly, db.ReadOnly, dy.View, null, MathMode.Tf32, ConvAlgorithm.ImplicitGemm,
+            activation, slope);
+        var z = ConvReference.Conv2dForward(shape, ConvReference.ToDouble(x), ConvReference.ToDouble(wt), ConvReference.ToDouble(bias));
+        Assert.That(z.Count(v => v > 0), Is.InRange(z.Length / 5, z.Length * 4 / 5), "both sides of 0 exercised");
+        var expected = z.Select(v => v > 0 ? v : activation == FusedActivation.Relu ? 0 : v * slope).ToArray();
+        Compare("forward + activation", Download(dy, shape.OutputElements), expected, MathMode.StrictFp32);
+    }
+
+    /// <summary>Two runs of every pass of a point convolution give bit-identical results (fixed summation order, no atomics),
+    /// in both math modes, on shapes that run the unrolled loops (forward; weight gradient) and partial groups.</summary>
+    [TestCase(2, 300, 4, 1, MathMode.Tf32)]
+    [TestCase(2, 300, 4, 1, MathMode.StrictFp32)]
+    [TestCase(130, 2, 3, 3, MathMode.Tf32)]
+    [TestCase(130, 2, 3, 3, MathMode.StrictFp32)]
+    public void PointConv_IsDeterministic(int b, int ic, int k, int oc, MathMode mode)
+    {
+        var shape = new Conv2dShape(b, ic, k, k, oc, k, k);
+        SkipIfLarge(shape.MacCount, ConvAlgorithm.ImplicitGemm);
+        var rng = new Random(4242);
+        using var dx = _acc.Allocate<float>(RandomFloats(rng, shape.InputElements));
+        using var dw = _acc.Allocate<float>(RandomFloats(rng, shape.WeightElements));
+        using var db = _acc.Allocate<float>(RandomFloats(rng, shape.OutChannels));
+        using var dg = _acc.Allocate<float>(RandomFloats(rng, shape.OutputElements));
+        var launcher = _acc.DefaultStream;
+        float[][] Pass()
+        {
+            using var dy = Poisoned(shape.OutputElements);
+            using var dgx = Poisoned(shape.InputElements);
+            using var dgw = Poisoned(shape.WeightElements);
+            using var dgb = Poisoned(shape.OutChannels);
+            Conv2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, db.ReadOnly, dy.View, null, mode, ConvAlgorithm.ImplicitGemm);
+            Conv2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, mode, ConvAlgorithm.ImplicitGemm);
+            Conv2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, null, mode, ConvAlgorithm.ImplicitGemm);
+            return [Download(dy, shape.OutputElements), Download(dgx, shape.InputElements), Download(dgw, shape.WeightElements),
+                Download(dgb, shape.OutChannels)];
+        }
+        var first = Pass();
+        var second = Pass();
+        string[] names = ["forward", "input gradient", "weight gradient", "bias gradient"];
+        for (int i = 0; i < first.Length; i++)
+        {
+            Assert.That(first[i].All(float.IsFinite), Is.True, names[i]);
+            Assert.That(second[i].Select(BitConverter.SingleToInt32Bits), Is.EqualTo(first[i].Select(BitConverter.SingleToInt32Bits)), names[i]);
+        }
+    }
+
+    /// <summary>A transposed convolution from 1x1 with at most 4 input channels is a point convolution in its conv view: its forward
+    /// runs <see cref="ConvPoint.Dgrad"/> with the bias over its output channels, its input gradient <see cref="ConvPoint.Forward"/>,
+    /// its weight gradient <see cref="ConvPoint.Wgrad"/>.</summary>
+    [TestCase(5, 1, 7, 3, true, MathMode.Tf32)]
+    [TestCase(3, 3, 16, 4, false, MathMode.StrictFp32)]
+    [TestCase(4, 4, 5, 5, true, MathMode.StrictFp32)]
+    [TestCase(9, 2, 6, 4, true, MathMode.Tf32)]
+    public void PointConvTranspose_MatchesReference(int b, int ic, int oc, int k, bool bias, MathMode mode)
+    {
+        var shape = new ConvTranspose2dShape(b, ic, 1, 1, oc, k, k);
+        Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(shape.AsConv)), Is.True);
+        RunTranspose(shape, bias, mode, ConvAlgorithm.ImplicitGemm);
+    }
+
     private void RunConv(Conv2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm)
     {
         SkipIfLarge(shape.MacCount, algorithm);
