@@ -555,7 +555,7 @@ internal static class ConvLaunch
     }
 
     /// <summary>Forward form of few input channels: <see cref="ConvNarrow.ForwardTf32"/> under <see cref="MathMode.Tf32"/> for at
-    /// most 64 taps (tensor cores, 16-pixel tiles, min(<paramref name="rows"/>, 2) of them per pass, blocks of 4 warps), else <see cref="ConvNarrow.Forward"/> (FP32 FMA,
+    /// most 64 taps (tensor cores, 16-pixel tiles, blocks of 4 warps), else <see cref="ConvNarrow.Forward"/> (FP32 FMA,
     /// <paramref name="rows"/> output rows and <see cref="NarrowForwardChannels"/> output channels per thread, 256 threads per
     /// block, grid y = channel chunks). Bias and <paramref name="activation"/> in the epilogue.</summary>
     internal static void NarrowForward(IKernelLauncher launcher, MathMode mode, in Geometry g, int rows, ReadOnlyView<float> input,
@@ -568,18 +568,15 @@ internal static class ConvLaunch
             const int warps = 4;
             int nt = Math.Min(4, (g.Oc + 7) / 8);
             long tiles = ((long)g.Batch * g.Oh * g.Ow + 15) / 16;
-            // Tiles per pass: the plan's rows per thread, at most 2 (registers). Tiles per block: up to 8, halved while that leaves
-            // fewer than two blocks per SM of a 132-SM GPU.
-            int tt = Math.Min(rows, 2);
+            // Tiles per block: up to 8, halved while that leaves fewer than two blocks per SM of a 132-SM GPU.
             int tpb = 8;
-            while (tpb > tt && tiles / tpb < TargetBlocks)
+            while (tpb > 1 && tiles / tpb < TargetBlocks)
             {
                 tpb /= 2;
             }
-            tt = Math.Min(tt, tpb);
             var grid = new Dim3((int)((tiles + tpb - 1) / tpb), (g.Oc + (warps * nt * 8) - 1) / (warps * nt * 8));
             ConvNarrow.LaunchForwardTf32(launcher, new LaunchConfig(grid, new Dim3(warps * 32)), g.Batch, hasBias, negativeSlope,
-                input, weight, bias ?? weight, output, g.C, g.K, g.KW, g.S, nt, tpb, tt, (int)activation, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
+                input, weight, bias ?? weight, output, g.C, g.K, g.KW, g.S, nt, tpb, (int)activation, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
             return;
         }
         const int block = 256;

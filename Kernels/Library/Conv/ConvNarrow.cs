@@ -279,9 +279,8 @@ public static partial class ConvNarrow
     /// <summary>The TF32 tensor-core form of <see cref="Forward"/> (same arguments, same output): an implicit GEMM with the pixels
     /// as M, the output channels as N and the CC KH KW taps as K, so that a warp's whole K fits in registers. Each warp keeps
     /// the B fragments of its NT 8-channel column tiles for all of K (rounded to TF32 once), then walks TPB tiles of 16 pixels,
-    /// TT at a time: it gathers all their A fragments straight from the input into registers first (no shared memory, no
-    /// barriers; the bounds are one bit test per element against the pixel's row and column masks), then issues
-    /// K / 8 x NT x TT <c>mma.m16n8k8</c>. C fragments hold 8 consecutive pixels of one channel per lane group, so every store of a warp is
+    /// gathering each A fragment straight from the input (no shared memory, no barriers) and issuing K / 8 x NT
+    /// <c>mma.m16n8k8</c>. C fragments hold 8 consecutive pixels of one channel per lane group, so every store of a warp is
     /// 4 channel rows x 32 bytes. Grid (ceil(pixels / (16 TPB)), ceil(GOC / (8 NT warps))); blocks of 4 warps. On the H200 the
     /// FP32 <see cref="Forward"/> is bound by its 0.4 G FMA instructions (ncu: 128 registers, 59 % issue slots, 40 us under
     /// the profiler); here the multiplies are 16 x 8 x 8 per instruction and the kernel is bound by its 34 MB of stores.</summary>
@@ -290,7 +289,7 @@ public static partial class ConvNarrow
     public static void ForwardTf32(int batch, int hasBias, float negativeSlope,
         ReadOnlyView<float> input, ReadOnlyView<float> weight, ReadOnlyView<float> bias, ArrayView<float> output,
         [Specialization] int CC, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
-        [Specialization] int NT, [Specialization] int TPB, [Specialization] int TT, [Specialization] int ACT,
+        [Specialization] int NT, [Specialization] int TPB, [Specialization] int ACT,
         [Specialization] int GH, [Specialization] int GW, [Specialization] int GOC,
         [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
     {
@@ -299,8 +298,7 @@ public static partial class ConvNarrow
         int g = lane >> 2;
         int t = lane & 3;
         int ocWarp = ((BlockIdx.Y * (BlockDim.X >> 5)) + (ThreadIdx.X >> 5)) * NT * 8;
-        // The thread's K entries: k = 8 s + t + 4 h (h = 0, 1): input offsets and ky 256 + kx, the bits tested in a pixel's
-        // row / column masks (past K: ky = 31, a bit no mask has).
+        // The thread's K entries: k = 8 s + t + 4 h (h = 0, 1): input offsets (-1 past K) and ky 256 + kx for the bounds.
         Span<int> kOff = stackalloc int[((CC * KH * KW) + 7) / 8 * 2];
         Span<int> kYX = stackalloc int[((CC * KH * KW) + 7) / 8 * 2];
         Span<float> wb = stackalloc float[((CC * KH * KW) + 7) / 8 * NT * 2];
@@ -312,8 +310,8 @@ public static partial class ConvNarrow
                 int c = k / (KH * KW);
                 int ky = (k - (c * KH * KW)) / KW;
                 int kx = k - (c * KH * KW) - (ky * KW);
-                kOff[(2 * s) + h] = k < taps ? (((c * GH) + ky) * GW) + kx : 0;
-                kYX[(2 * s) + h] = k < taps ? (ky << 8) | kx : 31 << 8;
+                kOff[(2 * s) + h] = k < taps ? (((c * GH) + ky) * GW) + kx : -1;
+                kYX[(2 * s) + h] = (ky << 8) | kx;
                 for (int j = 0; j < NT; j++)
                 {
                     int o = ocWarp + (8 * j) + g;
@@ -322,104 +320,79 @@ public static partial class ConvNarrow
             }
         }
 
-        // TT tiles per pass (pixels g and g + 8 of each): all their gathers are issued before the first mma.
         int pixels = batch * GOH * GOW;
-        Span<float> acc = stackalloc float[TT * NT * 4];
-        Span<float> av = stackalloc float[TT * (((CC * KH * KW) + 7) / 8) * 4];
-        Span<int> pBase = stackalloc int[TT * 2];
-        Span<int> pRows = stackalloc int[TT * 2];
-        Span<int> pCols = stackalloc int[TT * 2];
-        Span<int> pOut = stackalloc int[TT * 2];
-        for (int pass = 0; pass < TPB / TT; pass++)
+        Span<float> acc = stackalloc float[NT * 4];
+        Span<int> pBase = stackalloc int[2];
+        Span<int> pY = stackalloc int[2];
+        Span<int> pX = stackalloc int[2];
+        Span<int> pOut = stackalloc int[2];
+        for (int tile = 0; tile < TPB; tile++)
         {
-            for (int r = 0; r < TT * 2; r++)
+            int p0 = (((BlockIdx.X * TPB) + tile) * 16) + g;
+            for (int r = 0; r < 2; r++)
             {
-                int p = (((((BlockIdx.X * TPB) + (pass * TT) + (r >> 1)) * 16) + g) + (8 * (r & 1)));
+                int p = p0 + (8 * r);
                 int n = p / (GOH * GOW);
                 int rest = p - (n * GOH * GOW);
                 int oy = rest / GOW;
                 int ox = rest - (oy * GOW);
-                int y0 = (oy * S) - GPAD;
-                int x0 = (ox * S) - GPAD;
-                int rows = 0;
-                int cols = 0;
-                for (int q = 0; q < KH; q++)
-                {
-                    rows |= p < pixels && y0 + q >= 0 && y0 + q < GH ? 1 << q : 0;
-                }
-                for (int q = 0; q < KW; q++)
-                {
-                    cols |= x0 + q >= 0 && x0 + q < GW ? 1 << q : 0;
-                }
-                pRows[r] = rows;
-                pCols[r] = cols;
-                pBase[r] = (n * CC * GH * GW) + (y0 * GW) + x0;
+                pY[r] = (oy * S) - GPAD;
+                pX[r] = (ox * S) - GPAD;
+                pBase[r] = (n * CC * GH * GW) + (pY[r] * GW) + pX[r];
                 pOut[r] = p < pixels ? (n * GOC * GOH * GOW) + rest : -1;
             }
-            // A fragments: (pixel g, k t), (pixel g + 8, k t), (g, t + 4), (g + 8, t + 4) of every K step.
-            for (int u = 0; u < TT; u++)
-            {
-                for (int s = 0; s < (taps + 7) / 8; s++)
-                {
-                    for (int e = 0; e < 4; e++)
-                    {
-                        int r = (2 * u) + (e & 1);
-                        int kyx = kYX[(2 * s) + (e >> 1)];
-                        av[(((u * ((taps + 7) / 8)) + s) * 4) + e] = ((pRows[r] >> (kyx >> 8)) & (pCols[r] >> (kyx & 255)) & 1) != 0
-                            ? Mma.ToTf32(input[pBase[r] + kOff[(2 * s) + (e >> 1)]]) : 0f;
-                    }
-                }
-            }
-            for (int i = 0; i < TT * NT * 4; i++)
+            for (int i = 0; i < NT * 4; i++)
             {
                 acc[i] = 0f;
             }
             for (int s = 0; s < (taps + 7) / 8; s++)
             {
-                for (int u = 0; u < TT; u++)
+                MmaTf32A a;
+                a.A0 = Gather(input, pBase[0], pY[0], pX[0], pOut[0], kOff[2 * s], kYX[2 * s], GH, GW);
+                a.A1 = Gather(input, pBase[1], pY[1], pX[1], pOut[1], kOff[2 * s], kYX[2 * s], GH, GW);
+                a.A2 = Gather(input, pBase[0], pY[0], pX[0], pOut[0], kOff[(2 * s) + 1], kYX[(2 * s) + 1], GH, GW);
+                a.A3 = Gather(input, pBase[1], pY[1], pX[1], pOut[1], kOff[(2 * s) + 1], kYX[(2 * s) + 1], GH, GW);
+                for (int j = 0; j < NT; j++)
                 {
-                    MmaTf32A a;
-                    a.A0 = av[(((u * ((taps + 7) / 8)) + s) * 4) + 0];
-                    a.A1 = av[(((u * ((taps + 7) / 8)) + s) * 4) + 1];
-                    a.A2 = av[(((u * ((taps + 7) / 8)) + s) * 4) + 2];
-                    a.A3 = av[(((u * ((taps + 7) / 8)) + s) * 4) + 3];
-                    for (int j = 0; j < NT; j++)
-                    {
-                        int at = ((u * NT) + j) * 4;
-                        MmaTf32B b;
-                        b.B0 = wb[(((s * NT) + j) * 2) + 0];
-                        b.B1 = wb[(((s * NT) + j) * 2) + 1];
-                        MmaAccumulator d;
-                        d.C0 = acc[at + 0];
-                        d.C1 = acc[at + 1];
-                        d.C2 = acc[at + 2];
-                        d.C3 = acc[at + 3];
-                        d = Mma.Tf32M16N8K8(a, b, d);
-                        acc[at + 0] = d.C0;
-                        acc[at + 1] = d.C1;
-                        acc[at + 2] = d.C2;
-                        acc[at + 3] = d.C3;
-                    }
+                    MmaTf32B b;
+                    b.B0 = wb[(((s * NT) + j) * 2) + 0];
+                    b.B1 = wb[(((s * NT) + j) * 2) + 1];
+                    MmaAccumulator d;
+                    d.C0 = acc[(j * 4) + 0];
+                    d.C1 = acc[(j * 4) + 1];
+                    d.C2 = acc[(j * 4) + 2];
+                    d.C3 = acc[(j * 4) + 3];
+                    d = Mma.Tf32M16N8K8(a, b, d);
+                    acc[(j * 4) + 0] = d.C0;
+                    acc[(j * 4) + 1] = d.C1;
+                    acc[(j * 4) + 2] = d.C2;
+                    acc[(j * 4) + 3] = d.C3;
                 }
             }
             // C0 / C1: pixel g, channels 2t / 2t + 1; C2 / C3: pixel g + 8.
-            for (int u = 0; u < TT; u++)
+            for (int j = 0; j < NT; j++)
             {
-                for (int j = 0; j < NT; j++)
+                for (int e = 0; e < 4; e++)
                 {
-                    for (int e = 0; e < 4; e++)
+                    int o = ocWarp + (8 * j) + (2 * t) + (e & 1);
+                    int at = pOut[e >> 1];
+                    if (at >= 0 && o < GOC)
                     {
-                        int o = ocWarp + (8 * j) + (2 * t) + (e & 1);
-                        int at = pOut[(2 * u) + (e >> 1)];
-                        if (at >= 0 && o < GOC)
-                        {
-                            float z = hasBias != 0 ? acc[(((u * NT) + j) * 4) + e] + bias[o] : acc[(((u * NT) + j) * 4) + e];
-                            output[at + (o * GOH * GOW)] = Activate(z, negativeSlope, ACT);
-                        }
+                        float z = hasBias != 0 ? acc[(j * 4) + e] + bias[o] : acc[(j * 4) + e];
+                        output[at + (o * GOH * GOW)] = Activate(z, negativeSlope, ACT);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Input element of pixel (base, y0, x0) at tap (off, ky 256 + kx), rounded to TF32; 0 outside the image, past K or past
+    /// the last pixel (outAt &lt; 0).</summary>
+    private static float Gather(ReadOnlyView<float> input, int pixelBase, int y0, int x0, int outAt, int off, int kyx, int h, int w)
+    {
+        int y = y0 + (kyx >> 8);
+        int x = x0 + (kyx & 255);
+        return outAt >= 0 && off >= 0 && y >= 0 && y < h && x >= 0 && x < w ? Mma.ToTf32(input[pixelBase + off]) : 0f;
     }
 
     private static float Activate(float z, float negativeSlope, int act)
