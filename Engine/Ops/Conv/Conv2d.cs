@@ -414,7 +414,7 @@ internal static class ConvLaunch
         }
         if (NarrowForwardPlan(g, PlanFor(0, g)) is int rows)
         {
-            NarrowForward(launcher, mode, g, rows, input, weight, bias, output, activation, negativeSlope);
+            NarrowForward(launcher, g, rows, input, weight, bias, output, activation, negativeSlope);
             return;
         }
         var (splits, kSplit) = ForwardSplit(g);
@@ -554,37 +554,18 @@ internal static class ConvLaunch
         return new Plan(NarrowTile, 1);
     }
 
-    /// <summary>Forward form of few input channels: <see cref="ConvNarrow.ForwardTf32"/> under <see cref="MathMode.Tf32"/> for at
-    /// most 64 taps (tensor cores, 16-pixel tiles, blocks of 4 warps), else <see cref="ConvNarrow.Forward"/> (FP32 FMA,
-    /// <paramref name="rows"/> output rows and <see cref="NarrowForwardChannels"/> output channels per thread, 256 threads per
-    /// block, grid y = channel chunks). Bias and <paramref name="activation"/> in the epilogue.</summary>
-    internal static void NarrowForward(IKernelLauncher launcher, MathMode mode, in Geometry g, int rows, ReadOnlyView<float> input,
-        ReadOnlyView<float> weight, ReadOnlyView<float>? bias, ArrayView<float> output, FusedActivation activation, float negativeSlope)
+    /// <summary>Forward form through <see cref="ConvNarrow.Forward"/>: <paramref name="rows"/> output rows and
+    /// <see cref="NarrowForwardChannels"/> output channels per thread, 256 threads per block, grid y = channel chunks; FP32 in either
+    /// math mode; bias and <paramref name="activation"/> in the epilogue.</summary>
+    internal static void NarrowForward(IKernelLauncher launcher, in Geometry g, int rows, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, FusedActivation activation, float negativeSlope)
     {
-        int hasBias = bias.HasValue ? 1 : 0;
-        // The TF32 kernel keeps a thread's share of K in registers: at most 64 taps (DCGAN's 48).
-        if (mode == MathMode.Tf32 && g.C * g.K * g.KW <= 64)
-        {
-            const int warps = 4;
-            int nt = Math.Min(4, (g.Oc + 7) / 8);
-            long tiles = ((long)g.Batch * g.Oh * g.Ow + 15) / 16;
-            // Tiles per block: up to 8, halved while that leaves fewer than two blocks per SM of a 132-SM GPU.
-            int tpb = 8;
-            while (tpb > 1 && tiles / tpb < TargetBlocks)
-            {
-                tpb /= 2;
-            }
-            var grid = new Dim3((int)((tiles + tpb - 1) / tpb), (g.Oc + (warps * nt * 8) - 1) / (warps * nt * 8));
-            ConvNarrow.LaunchForwardTf32(launcher, new LaunchConfig(grid, new Dim3(warps * 32)), g.Batch, hasBias, negativeSlope,
-                input, weight, bias ?? weight, output, g.C, g.K, g.KW, g.S, nt, tpb, (int)activation, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
-            return;
-        }
         const int block = 256;
         long threads = (long)g.Batch * ((g.Oh + rows - 1) / rows) * g.Ow;
         int chunks = (g.Oc + NarrowForwardChannels - 1) / NarrowForwardChannels;
         int shared = NarrowForwardChannels * g.C * g.K * g.KW * sizeof(float);
         var config = new LaunchConfig(new Dim3((int)((threads + block - 1) / block), chunks), new Dim3(block), shared);
-        ConvNarrow.LaunchForward(launcher, config, g.Batch, hasBias, negativeSlope, input, weight, bias ?? weight, output,
+        ConvNarrow.LaunchForward(launcher, config, g.Batch, bias.HasValue ? 1 : 0, negativeSlope, input, weight, bias ?? weight, output,
             g.C, g.K, g.KW, g.S, rows, NarrowForwardChannels, (int)activation, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
     }
 
@@ -612,7 +593,7 @@ internal static class ConvLaunch
         }
         if (kernelMode == 0 && splits == 1 && NarrowForwardPlan(g, plan) is int rows)
         {
-            NarrowForward(launcher, mode, g, rows, a, b, bias, output, FusedActivation.None, 0f);
+            NarrowForward(launcher, g, rows, a, b, bias, output, FusedActivation.None, 0f);
             return;
         }
         var (m, n, k, z) = GemmShape(kernelMode, g, splits);

@@ -268,144 +268,19 @@ public static partial class ConvNarrow
                         if (oy0 + p < GOH)
                         {
                             float z = hasBias != 0 ? acc[(o * P) + p] + b : acc[(o * P) + p];
-                            output[((((n * GOC) + o0 + o) * GOH) + oy0 + p) * GOW + ox] = Activate(z, negativeSlope, ACT);
+                            if (ACT == ActivationRelu)
+                            {
+                                z = z > 0f ? z : 0f;
+                            }
+                            else if (ACT == ActivationLeakyRelu)
+                            {
+                                z = z > 0f ? z : z * negativeSlope;
+                            }
+                            output[((((n * GOC) + o0 + o) * GOH) + oy0 + p) * GOW + ox] = z;
                         }
                     }
                 }
             }
         }
-    }
-
-    /// <summary>The TF32 tensor-core form of <see cref="Forward"/> (same arguments, same output): an implicit GEMM with the pixels
-    /// as M, the output channels as N and the CC KH KW taps as K, so that a warp's whole K fits in registers. Each warp keeps
-    /// the B fragments of its NT 8-channel column tiles for all of K (rounded to TF32 once), then walks TPB tiles of 16 pixels,
-    /// gathering each A fragment straight from the input (no shared memory, no barriers) and issuing K / 8 x NT
-    /// <c>mma.m16n8k8</c>. C fragments hold 8 consecutive pixels of one channel per lane group, so every store of a warp is
-    /// 4 channel rows x 32 bytes. Grid (ceil(pixels / (16 TPB)), ceil(GOC / (8 NT warps))); blocks of 4 warps. On the H200 the
-    /// FP32 <see cref="Forward"/> is bound by its 0.4 G FMA instructions (ncu: 128 registers, 59 % issue slots, 40 us under
-    /// the profiler); here the multiplies are 16 x 8 x 8 per instruction and the kernel is bound by its 34 MB of stores.</summary>
-    [Kernel]
-    [LaunchBounds(128, 3)]
-    public static void ForwardTf32(int batch, int hasBias, float negativeSlope,
-        ReadOnlyView<float> input, ReadOnlyView<float> weight, ReadOnlyView<float> bias, ArrayView<float> output,
-        [Specialization] int CC, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
-        [Specialization] int NT, [Specialization] int TPB, [Specialization] int ACT,
-        [Specialization] int GH, [Specialization] int GW, [Specialization] int GOC,
-        [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
-    {
-        int taps = CC * KH * KW;
-        int lane = ThreadIdx.X & 31;
-        int g = lane >> 2;
-        int t = lane & 3;
-        int ocWarp = ((BlockIdx.Y * (BlockDim.X >> 5)) + (ThreadIdx.X >> 5)) * NT * 8;
-        // The thread's K entries: k = 8 s + t + 4 h (h = 0, 1): input offsets (-1 past K) and ky 256 + kx for the bounds.
-        Span<int> kOff = stackalloc int[((CC * KH * KW) + 7) / 8 * 2];
-        Span<int> kYX = stackalloc int[((CC * KH * KW) + 7) / 8 * 2];
-        Span<float> wb = stackalloc float[((CC * KH * KW) + 7) / 8 * NT * 2];
-        for (int s = 0; s < (taps + 7) / 8; s++)
-        {
-            for (int h = 0; h < 2; h++)
-            {
-                int k = (8 * s) + t + (4 * h);
-                int c = k / (KH * KW);
-                int ky = (k - (c * KH * KW)) / KW;
-                int kx = k - (c * KH * KW) - (ky * KW);
-                kOff[(2 * s) + h] = k < taps ? (((c * GH) + ky) * GW) + kx : -1;
-                kYX[(2 * s) + h] = (ky << 8) | kx;
-                for (int j = 0; j < NT; j++)
-                {
-                    int o = ocWarp + (8 * j) + g;
-                    wb[(((s * NT) + j) * 2) + h] = k < taps && o < GOC ? Mma.ToTf32(weight[(o * taps) + k]) : 0f;
-                }
-            }
-        }
-
-        int pixels = batch * GOH * GOW;
-        Span<float> acc = stackalloc float[NT * 4];
-        Span<int> pBase = stackalloc int[2];
-        Span<int> pY = stackalloc int[2];
-        Span<int> pX = stackalloc int[2];
-        Span<int> pOut = stackalloc int[2];
-        for (int tile = 0; tile < TPB; tile++)
-        {
-            int p0 = (((BlockIdx.X * TPB) + tile) * 16) + g;
-            for (int r = 0; r < 2; r++)
-            {
-                int p = p0 + (8 * r);
-                int n = p / (GOH * GOW);
-                int rest = p - (n * GOH * GOW);
-                int oy = rest / GOW;
-                int ox = rest - (oy * GOW);
-                pY[r] = (oy * S) - GPAD;
-                pX[r] = (ox * S) - GPAD;
-                pBase[r] = (n * CC * GH * GW) + (pY[r] * GW) + pX[r];
-                pOut[r] = p < pixels ? (n * GOC * GOH * GOW) + rest : -1;
-            }
-            for (int i = 0; i < NT * 4; i++)
-            {
-                acc[i] = 0f;
-            }
-            for (int s = 0; s < (taps + 7) / 8; s++)
-            {
-                MmaTf32A a;
-                a.A0 = Gather(input, pBase[0], pY[0], pX[0], pOut[0], kOff[2 * s], kYX[2 * s], GH, GW);
-                a.A1 = Gather(input, pBase[1], pY[1], pX[1], pOut[1], kOff[2 * s], kYX[2 * s], GH, GW);
-                a.A2 = Gather(input, pBase[0], pY[0], pX[0], pOut[0], kOff[(2 * s) + 1], kYX[(2 * s) + 1], GH, GW);
-                a.A3 = Gather(input, pBase[1], pY[1], pX[1], pOut[1], kOff[(2 * s) + 1], kYX[(2 * s) + 1], GH, GW);
-                for (int j = 0; j < NT; j++)
-                {
-                    MmaTf32B b;
-                    b.B0 = wb[(((s * NT) + j) * 2) + 0];
-                    b.B1 = wb[(((s * NT) + j) * 2) + 1];
-                    MmaAccumulator d;
-                    d.C0 = acc[(j * 4) + 0];
-                    d.C1 = acc[(j * 4) + 1];
-                    d.C2 = acc[(j * 4) + 2];
-                    d.C3 = acc[(j * 4) + 3];
-                    d = Mma.Tf32M16N8K8(a, b, d);
-                    acc[(j * 4) + 0] = d.C0;
-                    acc[(j * 4) + 1] = d.C1;
-                    acc[(j * 4) + 2] = d.C2;
-                    acc[(j * 4) + 3] = d.C3;
-                }
-            }
-            // C0 / C1: pixel g, channels 2t / 2t + 1; C2 / C3: pixel g + 8.
-            for (int j = 0; j < NT; j++)
-            {
-                for (int e = 0; e < 4; e++)
-                {
-                    int o = ocWarp + (8 * j) + (2 * t) + (e & 1);
-                    int at = pOut[e >> 1];
-                    if (at >= 0 && o < GOC)
-                    {
-                        float z = hasBias != 0 ? acc[(j * 4) + e] + bias[o] : acc[(j * 4) + e];
-                        output[at + (o * GOH * GOW)] = Activate(z, negativeSlope, ACT);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>Input element of pixel (base, y0, x0) at tap (off, ky 256 + kx), rounded to TF32; 0 outside the image, past K or past
-    /// the last pixel (outAt &lt; 0).</summary>
-    private static float Gather(ReadOnlyView<float> input, int pixelBase, int y0, int x0, int outAt, int off, int kyx, int h, int w)
-    {
-        int y = y0 + (kyx >> 8);
-        int x = x0 + (kyx & 255);
-        return outAt >= 0 && off >= 0 && y >= 0 && y < h && x >= 0 && x < w ? Mma.ToTf32(input[pixelBase + off]) : 0f;
-    }
-
-    private static float Activate(float z, float negativeSlope, int act)
-    {
-        float r = z;
-        if (act == ActivationRelu)
-        {
-            r = z > 0f ? z : 0f;
-        }
-        else if (act == ActivationLeakyRelu)
-        {
-            r = z > 0f ? z : z * negativeSlope;
-        }
-        return r;
     }
 }
