@@ -267,9 +267,16 @@ public abstract class ConvOpsSuite
     [TestCase(FusedActivation.LeakyRelu, ConvAlgorithm.Direct, 6)]
     public void Forward_WithActivation_MatchesReference(FusedActivation activation, ConvAlgorithm algorithm, int ic)
     {
-        const float slope = 0.2f;
         var shape = new Conv2dShape(2, ic, 7, 6, 20, 4, 4, 2, 2, 1, 1);
         SkipIfLarge(shape.MacCount, algorithm);
+        CheckForwardActivation(shape, activation, algorithm, algorithm == ConvAlgorithm.Direct ? MathMode.StrictFp32 : MathMode.Tf32);
+    }
+
+    /// <summary>Conv2d.Forward with <paramref name="activation"/> (slope 0.2) on fresh random inputs, against act(float64 reference),
+    /// within the tolerance of <paramref name="expected"/>.</summary>
+    private void CheckForwardActivation(Conv2dShape shape, FusedActivation activation, ConvAlgorithm algorithm, MathMode expected)
+    {
+        const float slope = 0.2f;
         var rng = new Random(HashCode.Combine(shape, activation, algorithm));
         var x = RandomFloats(rng, shape.InputElements);
         var wt = RandomFloats(rng, shape.WeightElements);
@@ -282,8 +289,8 @@ public abstract class ConvOpsSuite
         Conv2d.Forward(_acc.DefaultStream, shape, dx.ReadOnly, dw.ReadOnly, db.ReadOnly, dy.View, fws.View, MathMode.Tf32, algorithm, activation, slope);
         var z = ConvReference.Conv2dForward(shape, ConvReference.ToDouble(x), ConvReference.ToDouble(wt), ConvReference.ToDouble(bias));
         Assert.That(z.Count(v => v > 0), Is.InRange(z.Length / 5, z.Length * 4 / 5), "both sides of 0 exercised");
-        var expected = z.Select(v => v > 0 ? v : activation == FusedActivation.Relu ? 0 : v * slope).ToArray();
-        Compare("forward + activation", Download(dy, shape.OutputElements), expected, algorithm == ConvAlgorithm.Direct ? MathMode.StrictFp32 : MathMode.Tf32);
+        var reference = z.Select(v => v > 0 ? v : activation == FusedActivation.Relu ? 0 : v * slope).ToArray();
+        Compare("forward + activation", Download(dy, shape.OutputElements), reference, expected);
     }
 
     /// <summary>The TF32 kernel's K-tile staging forced for all three forms where the fast gather applies: 0 (registers), cp.async
@@ -405,23 +412,9 @@ public abstract class ConvOpsSuite
     [TestCase(FusedActivation.LeakyRelu, 10)]
     public void PointConv_WithActivation_MatchesReference(FusedActivation activation, int ic)
     {
-        const float slope = 0.2f;
         var shape = new Conv2dShape(20, ic, 4, 4, 3, 4, 4);
         Assert.That(ConvLaunch.PointFits(ConvLaunch.Geometry.Of(shape)), Is.True);
-        var rng = new Random(HashCode.Combine(shape, activation));
-        var x = RandomFloats(rng, shape.InputElements);
-        var wt = RandomFloats(rng, shape.WeightElements);
-        var bias = RandomFloats(rng, shape.OutChannels);
-        using var dx = _acc.Allocate<float>(x);
-        using var dw = _acc.Allocate<float>(wt);
-        using var db = _acc.Allocate<float>(bias);
-        using var dy = Poisoned(shape.OutputElements);
-        Conv2d.Forward(_acc.DefaultStream, shape, dx.ReadOnly, dw.ReadOnly, db.ReadOnly, dy.View, null, MathMode.Tf32, ConvAlgorithm.ImplicitGemm,
-            activation, slope);
-        var z = ConvReference.Conv2dForward(shape, ConvReference.ToDouble(x), ConvReference.ToDouble(wt), ConvReference.ToDouble(bias));
-        Assert.That(z.Count(v => v > 0), Is.InRange(z.Length / 5, z.Length * 4 / 5), "both sides of 0 exercised");
-        var expected = z.Select(v => v > 0 ? v : activation == FusedActivation.Relu ? 0 : v * slope).ToArray();
-        Compare("forward + activation", Download(dy, shape.OutputElements), expected, MathMode.StrictFp32);
+        CheckForwardActivation(shape, activation, ConvAlgorithm.ImplicitGemm, MathMode.StrictFp32);
     }
 
     /// <summary>Two runs of every pass of a point convolution give bit-identical results (fixed summation order, no atomics),
