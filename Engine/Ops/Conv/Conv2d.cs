@@ -375,7 +375,9 @@ internal static class ConvLaunch
 
     /// <summary>Split over K of the forward form: only when its blocks would fill less than half the GPU and K is long
     /// (DCGAN's 1x1-output input gradient: M = batch, N = 128, K = 8192). A function of the shape only.</summary>
-    internal static (int Splits, int KSplit) ForwardSplit(in Geometry g) => SplitOf(g.C * g.K * g.KW, PlanFor(0, g).Splits);
+    internal static (int Splits, int KSplit) ForwardSplit(in Geometry g) => ForwardSplit(g, PlanFor(0, g));
+
+    private static (int Splits, int KSplit) ForwardSplit(in Geometry g, Plan plan) => SplitOf(g.C * g.K * g.KW, plan.Splits);
 
     /// <summary>The heuristic forward split (before the tuned table).</summary>
     private static int HeuristicForwardSplits(in Geometry g, (int Wm, int Wn, int Tm, int Tn) t)
@@ -399,7 +401,7 @@ internal static class ConvLaunch
         return splits > 1 ? (long)splits * g.Batch * g.Oc * g.Oh * g.Ow : 0;
     }
 
-    /// <summary>The forward form (MODE 0), split over K into <paramref name="workspace"/> when <see cref="ForwardSplit"/> says so
+    /// <summary>The forward form (MODE 0), split over K into <paramref name="workspace"/> when <see cref="ForwardSplit(in Geometry)"/> says so
     /// and the workspace is large enough; otherwise unsplit.</summary>
     internal static void Forward(IKernelLauncher launcher, MathMode mode, in Geometry g, ReadOnlyView<float> input, ReadOnlyView<float> weight,
         ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace,
@@ -412,12 +414,13 @@ internal static class ConvLaunch
             ElementwiseOps.ActivateInPlace(launcher, activation, negativeSlope, output, (int)length);
             return;
         }
-        if (NarrowForwardPlan(g, PlanFor(0, g)) is int rows)
+        var plan = PlanFor(0, g);
+        if (NarrowForwardPlan(g, plan) is int rows)
         {
             NarrowForward(launcher, g, rows, input, weight, bias, output, activation, negativeSlope);
             return;
         }
-        var (splits, kSplit) = ForwardSplit(g);
+        var (splits, kSplit) = ForwardSplit(g, plan);
         if (splits == 1 || workspace is not { } ws || ws.Length < splits * length)
         {
             Run(launcher, mode, 0, g, input, weight, bias, output, 1, 0);
