@@ -66,7 +66,9 @@ public sealed unsafe class CudaAccelerator : Accelerator
         {
             target = supported.Where(a => a <= ComputeCapability).DefaultIfEmpty(supported.Min()).Max();
         }
-        TargetArchitecture = (_cubin ? "sm_" : "compute_") + target.ToString(CultureInfo.InvariantCulture);
+        // 9.0 compiles for sm_90a, the architecture-specific target whose wgmma the convolution uses (the code runs on
+        // 9.0 devices only, which is the device at hand).
+        TargetArchitecture = (_cubin ? "sm_" : "compute_") + target.ToString(CultureInfo.InvariantCulture) + (target == 90 && ComputeCapability == 90 ? "a" : "");
         _baseOptions =
         [
             "--gpu-architecture=" + TargetArchitecture,

@@ -574,6 +574,18 @@ internal static class ConvLaunch
 
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
     /// 2 wgrad (grid z = splits).</summary>
+    /// <summary>Whether a launch of kernel mode <paramref name="kernelMode"/> whose plan resolved to the 256x128 tile runs
+    /// <see cref="ConvImplicitGemm.Tf32Wg"/> (warpgroup MMA): forward and dgrad forms (0, 1), geometry compiled in,
+    /// <see cref="ConvSettings.UseWarpgroup"/>, and its shared memory available.</summary>
+    private static bool WarpgroupFits(IKernelLauncher launcher, int kernelMode, int spec) =>
+        kernelMode <= 1 && spec != 0 && ConvSettings.UseWarpgroup(launcher) && ConvImplicitGemm.Tf32WgSharedBytes() <= MaxShared(launcher);
+
+    /// <summary>Whether a TF32 launch of kernel mode <paramref name="kernelMode"/> (0 or 1) for <paramref name="g"/> on
+    /// <paramref name="launcher"/> runs the warpgroup kernel (the same decision as <see cref="Run"/>; for tests and benchmarks).</summary>
+    internal static bool RunsWarpgroup(IKernelLauncher launcher, int kernelMode, in Geometry g) =>
+        !(kernelMode == 1 && g.DgradIsGemm) && !PointFits(g) && PlanFor(kernelMode, g).Tile == WideTile && WideFits(kernelMode, g) &&
+        WarpgroupFits(launcher, kernelMode, SpecializeGeometry(launcher));
+
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
         ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit)
     {
@@ -626,6 +638,13 @@ internal static class ConvLaunch
         {
             ring = 0;
             shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
+        }
+        if (mode == MathMode.Tf32 && tileIndex == WideTile && WarpgroupFits(launcher, kernelMode, spec))
+        {
+            var grid = new Dim3((n + ConvImplicitGemm.WgColumns - 1) / ConvImplicitGemm.WgColumns, (m + ConvImplicitGemm.WgRows - 1) / ConvImplicitGemm.WgRows, z);
+            ConvImplicitGemm.LaunchTf32Wg(launcher, new LaunchConfig(grid, new Dim3(256), ConvImplicitGemm.Tf32WgSharedBytes()),
+                m, kSplit, hasBias, a, b, biasView, output, kernelMode, g.K, g.KW, s, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
+            return;
         }
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))
         {

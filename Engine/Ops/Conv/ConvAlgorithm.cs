@@ -61,6 +61,45 @@ public static class ConvSettings
         int.TryParse(text, out int v) && v is 0 or (>= 2 and <= 8) ? v :
         throw new ArgumentException($"{RingVariable}: '{text}' is not 0 (registers) or a stage count from 2 to 8", nameof(text));
 
+    /// <summary>Name of the environment variable that sets <see cref="Warpgroup"/>: <c>auto</c>, <c>off</c> or <c>force</c>.</summary>
+    public const string WarpgroupVariable = "GANENGINE_CONV_WGMMA";
+
+    /// <summary>Whether the 256x128 TF32 tile of the forward and dgrad forms runs on warpgroup MMA
+    /// (<c>ConvImplicitGemm.Tf32Wg</c>, <c>wgmma</c>) instead of <c>mma.sync</c>: <see cref="WarpgroupUse.Auto"/> where the
+    /// instruction exists (CUDA devices of compute capability 9.0); <see cref="WarpgroupUse.Force"/> also on the CPU
+    /// accelerator and OpenCL, which emulate it (for tests). Starts from <see cref="WarpgroupVariable"/>.</summary>
+    public static WarpgroupUse Warpgroup { get; set; } = ParseWarpgroup(Environment.GetEnvironmentVariable(WarpgroupVariable));
+
+    /// <summary><c>auto</c>, <c>off</c>, <c>force</c> or empty (auto); case-insensitive.</summary>
+    public static WarpgroupUse ParseWarpgroup(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => WarpgroupUse.Auto,
+        "off" or "0" => WarpgroupUse.Off,
+        "force" => WarpgroupUse.Force,
+        _ => throw new ArgumentException($"{WarpgroupVariable}: '{text}' is not auto, off or force", nameof(text)),
+    };
+
+    /// <summary>Whether <paramref name="launcher"/> runs <c>wgmma</c> natively: a CUDA device of compute capability 9.0
+    /// (the instruction is sm_90a's; later architectures have other ones).</summary>
+    public static bool HasWarpgroupMma(IKernelLauncher launcher)
+    {
+        var info = launcher switch
+        {
+            Accelerator a => a.Info,
+            AcceleratorStream s => s.Accelerator.Info,
+            _ => null,
+        };
+        return info is { Kind: AcceleratorKind.Cuda, Architecture: "sm_90" };
+    }
+
+    /// <summary>Whether the warpgroup kernel runs on <paramref name="launcher"/> under <see cref="Warpgroup"/>.</summary>
+    public static bool UseWarpgroup(IKernelLauncher launcher) => Warpgroup switch
+    {
+        WarpgroupUse.Force => true,
+        WarpgroupUse.Off => false,
+        _ => HasWarpgroupMma(launcher),
+    };
+
     /// <summary>The algorithm an op given <paramref name="requested"/> runs on <paramref name="launcher"/>: an explicit request as
     /// is; <see cref="ConvAlgorithm.Auto"/> resolves to <see cref="Algorithm"/>, else to <see cref="ConvAlgorithm.Direct"/> on the
     /// CPU accelerator and <see cref="ConvAlgorithm.ImplicitGemm"/> elsewhere.</summary>
@@ -82,4 +121,17 @@ public static class ConvSettings
         };
         return kind == AcceleratorKind.Cpu ? ConvAlgorithm.Direct : ConvAlgorithm.ImplicitGemm;
     }
+}
+
+/// <summary>When the convolution's 256x128 TF32 tile runs on warpgroup MMA (<see cref="ConvSettings.Warpgroup"/>).</summary>
+public enum WarpgroupUse
+{
+    /// <summary>Where the device has it (CUDA, compute capability 9.0).</summary>
+    Auto,
+
+    /// <summary>Never: <c>mma.sync</c> everywhere.</summary>
+    Off,
+
+    /// <summary>Always, emulated on the CPU accelerator and OpenCL (tests).</summary>
+    Force,
 }

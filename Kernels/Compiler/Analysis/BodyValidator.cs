@@ -438,7 +438,9 @@ namespace GanEngine.Kernels.Compiler.Analysis
                         CheckAtomicTarget(node);
                         break;
                     case IntrinsicKind.AsyncCopy:
-                        // Per-thread operations: no collective, no thread state.
+                    case IntrinsicKind.Wgmma:
+                        // Per-thread operations on the CPU and OpenCL (wgmma reads its operands from shared memory): no
+                        // collective, no thread state.
                         break;
                     case IntrinsicKind.SharedAllocate:
                         Features |= 8;

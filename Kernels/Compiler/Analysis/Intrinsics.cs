@@ -14,6 +14,7 @@ namespace GanEngine.Kernels.Compiler.Analysis
         SharedAllocate,
         SharedDynamic,
         AsyncCopy,
+        Wgmma,
     }
 
     /// <summary>Recognises the kernel-language intrinsics by their declaring type.</summary>
@@ -41,6 +42,8 @@ namespace GanEngine.Kernels.Compiler.Analysis
                     return IntrinsicKind.Math;
                 case Ns + ".AsyncCopy":
                     return IntrinsicKind.AsyncCopy;
+                case Ns + ".Wgmma":
+                    return IntrinsicKind.Wgmma;
                 case Ns + ".Shared":
                     return method.Name == "Allocate" ? IntrinsicKind.SharedAllocate : IntrinsicKind.SharedDynamic;
                 default:

@@ -904,6 +904,8 @@ namespace GanEngine.Kernels.Compiler.Emit
                     return _d.Mma(m.Name, Values(), _needs);
                 case IntrinsicKind.AsyncCopy:
                     return _d.AsyncCopy(m.Name, Values(), _needs);
+                case IntrinsicKind.Wgmma:
+                    return _d.Wgmma(m.Name, Values(), _needs);
                 case IntrinsicKind.Atomic:
                 {
                     var target = args[0].Expression is RefExpressionSyntax re ? re.Expression : args[0].Expression;

@@ -141,6 +141,36 @@ namespace GanEngine.Kernels.Compiler.Emit
             };
         }
 
+        public override string Wgmma(string name, IReadOnlyList<string> a, ISet<string> needs)
+        {
+            needs.Add("wgmma");
+            switch (name)
+            {
+                case "Fence": return "GE_WG_ASM(\"wgmma.fence.sync.aligned;\\n\" ::: \"memory\")";
+                case "Commit": return "GE_WG_ASM(\"wgmma.commit_group.sync.aligned;\\n\" ::: \"memory\")";
+                case "SharedFence": return "GE_WG_ASM(\"fence.proxy.async.shared::cta;\\n\" ::: \"memory\")";
+                case "Wait": return "ge_wgmma_wait(" + a[0] + ")";
+            }
+            // Tf32M64N128K8(acc, accOffset, shared, aOffset, bOffset, coreStride, groupStride, accumulate): the 64 accumulators
+            // are named one by one (a constant offset keeps the array in registers).
+            var sb = new System.Text.StringBuilder();
+            sb.Append("do { unsigned long long ge_da = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[3]).Append("], ").Append(a[5]).Append(", ").Append(a[6]).Append("); ");
+            sb.Append("unsigned long long ge_db = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[4]).Append("], ").Append(a[5]).Append(", ").Append(a[6]).Append("); ");
+            sb.Append("int ge_ac = (").Append(a[7]).Append("); ");
+            sb.Append("GE_WG_ASM(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, %66, 0;\\nwgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {");
+            for (int i = 0; i < 64; i++)
+            {
+                sb.Append(i == 0 ? "" : ",").Append('%').Append(i);
+            }
+            sb.Append("}, %64, %65, p, 1, 1;\\n}\\n\" : ");
+            for (int i = 0; i < 64; i++)
+            {
+                sb.Append(i == 0 ? "" : ", ").Append("\"+f\"(").Append(a[0]).Append("[(").Append(a[1]).Append(") + ").Append(i).Append("])");
+            }
+            sb.Append(" : \"l\"(ge_da), \"l\"(ge_db), \"r\"(ge_ac)); } while (0)");
+            return sb.ToString();
+        }
+
         public override string PreludeFor(string need) => need switch
         {
             "0tid" => "static __device__ __forceinline__ int ge_linear_tid() { return (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }\n",
@@ -174,6 +204,22 @@ namespace GanEngine.Kernels.Compiler.Emit
                 "    case 6: asm volatile(\"cp.async.wait_group 6;\\n\" ::: \"memory\"); break;\n" +
                 "    case 7: asm volatile(\"cp.async.wait_group 7;\\n\" ::: \"memory\"); break;\n" +
                 "    default: asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\"); break;\n" +
+                "    }\n}\n",
+            // wgmma is sm_90a's alone: its instructions compile only for that target (__CUDA_ARCH_FEAT_SM90_ALL) and trap
+            // elsewhere, where the host never launches a kernel that uses them.
+            "wgmma" =>
+                "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define GE_WG_ASM(...) asm volatile(__VA_ARGS__)\n#else\n#define GE_WG_ASM(...) __trap()\n#endif\n" +
+                "static __device__ __forceinline__ unsigned long long ge_wgmma_desc(const float* p, int coreStride, int groupStride)\n{\n" +
+                "    unsigned int s;\n" +
+                "    asm(\"{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\" : \"=r\"(s) : \"l\"(p));\n" +
+                "    return (unsigned long long)((s >> 4) & 0x3fffu) | ((unsigned long long)(((unsigned int)coreStride >> 2) & 0x3fffu) << 16) |\n" +
+                "        ((unsigned long long)(((unsigned int)groupStride >> 2) & 0x3fffu) << 32);\n}\n" +
+                "static __device__ __forceinline__ void ge_wgmma_wait(int n)\n{\n" +
+                "    switch (n)\n    {\n" +
+                "    case 1: GE_WG_ASM(\"wgmma.wait_group.sync.aligned 1;\\n\" ::: \"memory\"); break;\n" +
+                "    case 2: GE_WG_ASM(\"wgmma.wait_group.sync.aligned 2;\\n\" ::: \"memory\"); break;\n" +
+                "    case 3: GE_WG_ASM(\"wgmma.wait_group.sync.aligned 3;\\n\" ::: \"memory\"); break;\n" +
+                "    default: GE_WG_ASM(\"wgmma.wait_group.sync.aligned 0;\\n\" ::: \"memory\"); break;\n" +
                 "    }\n}\n",
             "mma_tf32" =>
                 "static __device__ __forceinline__ MmaAccumulator ge_mma_tf32(MmaTf32A a, MmaTf32B b, MmaAccumulator c)\n{\n" +

@@ -30,9 +30,9 @@ public abstract class ConvOpsSuite
     /// <summary>As <see cref="MaxMacs"/>, for <see cref="ConvAlgorithm.Direct"/>.</summary>
     protected virtual long MaxDirectMacs => long.MaxValue;
 
-    private void SkipIfLarge(long macs, ConvAlgorithm algorithm)
+    private void SkipIfLarge(long macs, ConvAlgorithm algorithm, long? maxMacs = null)
     {
-        long budget = algorithm == ConvAlgorithm.Direct ? MaxDirectMacs : MaxMacs;
+        long budget = maxMacs ?? (algorithm == ConvAlgorithm.Direct ? MaxDirectMacs : MaxMacs);
         if (macs > budget)
         {
             Assert.Ignore($"{macs} multiply-adds: above this fixture's {algorithm} budget of {budget} (CPU CI time); runs on the GPU fixtures");
@@ -322,6 +322,38 @@ public abstract class ConvOpsSuite
         }
     }
 
+    /// <summary>The 256x128 TF32 tile of the forward and dgrad forms on warpgroup MMA (<see cref="ConvImplicitGemm.Tf32Wg"/>), forced
+    /// where the geometry is compiled in (emulated on the CPU, real <c>wgmma</c> on an H100/H200; OpenCL keeps its one mma.sync
+    /// variant, asserted): 1 to 32 K tiles (an odd count in
+    /// the dgrad of the last case), partial row and column tiles, two column tiles, split-K forward. The weight gradient keeps
+    /// its own plan.</summary>
+    [TestCase(1, 8, 8, 8, 8, 1)]
+    [TestCase(3, 16, 16, 16, 32, 1)]
+    [TestCase(9, 16, 16, 16, 24, 1)]
+    [TestCase(5, 64, 8, 8, 136, 1)]
+    [TestCase(5, 64, 8, 8, 136, 2)]
+    public void Warpgroup_MatchesReference(int b, int ic, int h, int w, int oc, int splits)
+    {
+        var shape = new Conv2dShape(b, ic, h, w, oc, 4, 4, 2, 2, 1, 1);
+        var geometry = ConvLaunch.Geometry.Of(shape);
+        var saved = ConvSettings.Warpgroup;
+        ConvLaunch.PlanOverride = (md, geo) => geo != geometry ? null : new ConvLaunch.Plan(md == 2 ? 0 : ConvLaunch.WideTile, md == 1 ? 1 : splits, 0);
+        ConvSettings.Warpgroup = WarpgroupUse.Force;
+        try
+        {
+            bool specialized = _acc.Info.Kind != AcceleratorKind.OpenCL;
+            Assert.That(ConvLaunch.RunsWarpgroup(_acc, 0, geometry), Is.EqualTo(specialized), "forward form on the warpgroup kernel");
+            Assert.That(ConvLaunch.RunsWarpgroup(_acc, 1, geometry), Is.EqualTo(specialized), "dgrad form on the warpgroup kernel");
+            // The CPU emulates the warpgroup kernel fast (all five cases in about 3 s here): above the fixture's usual budget.
+            RunConv(shape, true, MathMode.Tf32, ConvAlgorithm.ImplicitGemm, _acc.Info.Kind == AcceleratorKind.Cpu ? 12_000_000 : null);
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+            ConvSettings.Warpgroup = saved;
+        }
+    }
+
     /// <summary>Point convolutions (1x1 output, kernel covering the whole input, at most 4 output channels: <see cref="ConvPoint"/>):
     /// forward, input, weight and bias gradients against the reference, through the implicit-GEMM entry points (the CPU
     /// accelerator runs the point kernels too). Odd sizes (reductions that are not multiples of a warp or block), a non-square
@@ -469,9 +501,9 @@ public abstract class ConvOpsSuite
         RunTranspose(shape, bias, mode, ConvAlgorithm.ImplicitGemm);
     }
 
-    private void RunConv(Conv2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm)
+    private void RunConv(Conv2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm, long? maxMacs = null)
     {
-        SkipIfLarge(shape.MacCount, algorithm);
+        SkipIfLarge(shape.MacCount, algorithm, maxMacs);
         var expected = algorithm == ConvAlgorithm.Direct ? MathMode.StrictFp32 : mode;
         var rng = new Random(HashCode.Combine(shape, mode));
         var x = RandomFloats(rng, shape.InputElements);

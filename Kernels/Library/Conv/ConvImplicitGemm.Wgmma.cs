@@ -1,0 +1,232 @@
+namespace GanEngine.Kernels.Conv;
+
+/// <summary>
+/// The warpgroup (<c>wgmma</c>, sm_90a) version of <see cref="ConvImplicitGemm.Tf32"/>'s 256 x 128 tile for the forward and
+/// dgrad forms (MODES 0 and 1) with the fast gather (geometry compiled in).
+/// </summary>
+/// <remarks>
+/// <para>Why: on the H200 the <c>mma.sync</c> kernel is latency-bound with its L1/shared unit near saturation: per K tile
+/// each thread of the 256 x 128 tile issues 48 gathers, 48 shared stores and 32 16-byte fragment loads beside the
+/// warp's 128 <c>mma.sync</c> (docs/benchmarks-notes-conv.md, "cp.async staging ring"). <c>wgmma</c> reads both operands
+/// from shared memory itself and runs asynchronously: the fragment loads and the mma issue leave the threads, whose work
+/// is now the gather of the next tile while the tensor cores work on this one.</para>
+/// <para>Layout: a stage holds A (256 rows x 32 k) then B (128 columns x 32 k), both K-major in core matrices of 8 rows x 4
+/// k (<see cref="Wgmma"/>): element (r, k) at <c>(r / 8) 256 + (k / 4) 32 + (r % 8) 4 + k % 4</c>. Thread t owns A row t
+/// (its 32 k are 8 16-byte stores, conflict-free: 8 lanes fill one core matrix) and 16 B elements: columns
+/// <c>16 warp + lane / 4</c> and 8 further, k <c>4 i + lane % 4</c>, so that a warp's store is one contiguous 128-byte
+/// core-matrix row set. K order within a tile is the fast gather's (MODE 0: 8 channels x KW taps of one kernel row;
+/// MODE 1: 32 / T channels x the T phase taps).</para>
+/// <para>Pipeline: three stages, one barrier per K tile. Iteration u stores tile u (gathered into registers during
+/// iteration u - 1) into stage u % 3, fences it for the async proxy, waits at the barrier, starts the gather of tile
+/// u + 1, issues tile u's eight <c>wgmma</c> (two 64-row halves per warpgroup x four k8 steps) and waits until only
+/// that group is in flight. Stage u % 3 was last read by tile u - 3, which every warpgroup retired before the barrier
+/// of iteration u - 1.</para>
+/// </remarks>
+public static partial class ConvImplicitGemm
+{
+    /// <summary>Rows (M) of the warpgroup tile: two warpgroups of 128.</summary>
+    public const int WgRows = 256;
+
+    /// <summary>Columns (N) of the warpgroup tile: one m64n128 per 64 rows.</summary>
+    public const int WgColumns = 128;
+
+    private const int WgK = 32;
+    private const int WgStages = 3;
+    private const int WgStageFloats = (WgRows + WgColumns) * WgK;
+    private const int WgGroup = 8 * WgK;
+
+    /// <summary>Dynamic shared bytes of <see cref="Tf32Wg"/>: three stages, or the epilogue tile if larger.</summary>
+    public static int Tf32WgSharedBytes() => Math.Max(WgStages * WgStageFloats, WgColumns * (WgRows + 4)) * sizeof(float);
+
+    /// <summary>TF32 implicit GEMM of MODES 0 and 1 on <c>wgmma</c> (see the remarks); same arguments and outputs as
+    /// <see cref="Tf32"/> with the geometry compiled in (the host checks the fast gather applies). Grid (ceil(N/128),
+    /// ceil(M/256), phases or splits), 256 threads.</summary>
+    [Kernel]
+    [LaunchBounds(256, 1)]
+    public static void Tf32Wg(
+        int mArg, int kSplit, int hasBias,
+        ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
+        [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
+        [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
+        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
+    {
+        int c = GC;
+        int h = GH;
+        int w = GW;
+        int oc = GOC;
+        int oh = GOH;
+        int ow = GOW;
+        int pad = GPAD;
+        int taps = ((KH + S - 1) / S) * ((KW + S - 1) / S);
+        int twP = (KW + S - 1) / S;
+        int n = MODE == 0 ? GOC : GC;
+        int k = MODE == 0 ? GC * KH * KW : GOC * taps;
+        var smem = Shared.Dynamic<float>();
+
+        Span<float> acc = stackalloc float[128];
+        Span<float> nextA = stackalloc float[32];
+        Span<float> nextB = stackalloc float[16];
+
+        int tid = ThreadIdx.X;
+        int lane = tid & 31;
+        int warp = tid >> 5;
+        int rowStart = BlockIdx.Y * WgRows;
+        int columnStart = BlockIdx.X * WgColumns;
+        int z = BlockIdx.Z;
+        int ph = MODE == 1 ? z / S : 0;
+        int pw = MODE == 1 ? z % S : 0;
+        int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (mArg / (((h + S - 1) / S) * ((w + S - 1) / S))) : mArg;
+        int kBegin = MODE == 0 ? z * kSplit : 0;
+        int kEnd = MODE == 0 ? KMath.Min(k, kBegin + kSplit) : k;
+        int tiles = (kEnd - kBegin + WgK - 1) / WgK;
+        int khF = MODE == 1 ? (ph + pad) % S : 0;
+        int kwF = MODE == 1 ? (pw + pad) % S : 0;
+
+        // A: this thread's row, its bounds hoisted into a mask over kx (MODE 0) or over the phase taps (MODE 1).
+        int row = rowStart + tid;
+        int rowBase = RowBase(MODE, S, row, rows, c, h, w, oc, oh, ow, ph, pw);
+        int rowY = RowY(MODE, S, row, h, w, oh, ow, pad, ph, pw);
+        int rowX = RowX(MODE, S, row, w, ow, pad, pw);
+        int maskA = 0;
+        int ptrA = 0;
+        if (MODE == 0)
+        {
+            for (int kx = 0; kx < KW; kx++)
+            {
+                maskA |= rowX + kx >= 0 && rowX + kx < w ? 1 << kx : 0;
+            }
+        }
+        else
+        {
+            for (int j = 0; j < taps; j++)
+            {
+                int jh = j / twP;
+                int jw = j - (jh * twP);
+                int y = rowY - jh;
+                int x = rowX - jw;
+                int tapOk = khF + (jh * S) < KH && kwF + (jw * S) < KW ? 1 : 0;
+                maskA |= tapOk != 0 && rowBase >= 0 && y >= 0 && y < oh && x >= 0 && x < ow ? 1 << j : 0;
+            }
+            ptrA = rowBase + (rowY * ow) + rowX;
+        }
+
+        // B: element i is column col0 + 8 (i / 8), k = 4 (i % 8) + lane % 4 of the tile.
+        int kq = lane & 3;
+        int col0 = columnStart + (16 * warp) + (lane >> 2);
+        int okB0 = col0 < n ? 1 : 0;
+        int okB1 = col0 + 8 < n ? 1 : 0;
+        int ptrB = MODE == 0 ? col0 * (c * KH * KW) : (col0 * KH * KW) + (khF * KW) + kwF;
+        int colStrideB = 8 * (MODE == 0 ? c * KH * KW : KH * KW);
+
+        // Shared offsets: A row tid, B elements of this lane (see the remarks).
+        int storeA = ((tid >> 3) * WgGroup) + ((tid & 7) * 4);
+        int storeB = (WgRows * WgK) + (warp * 2 * WgGroup) + lane;
+        int wg = tid >> 7;
+
+        for (int i = 0; i < 128; i++)
+        {
+            acc[i] = 0f;
+        }
+
+        for (int u = 0; u <= tiles; u++)
+        {
+            int stage = ((u + WgStages - 1) % WgStages) * WgStageFloats;
+            if (u > 0)
+            {
+                // Tile u - 1 (in registers) into its stage, visible to the async proxy after the fence and the barrier.
+                for (int kl = 0; kl < WgK; kl++)
+                {
+                    smem[stage + storeA + ((kl >> 2) * 32) + (kl & 3)] = Mma.ToTf32(nextA[kl]);
+                }
+                for (int i = 0; i < 16; i++)
+                {
+                    smem[stage + storeB + ((i >> 3) * WgGroup) + ((i & 7) * 32)] = Mma.ToTf32(nextB[i]);
+                }
+                Wgmma.SharedFence();
+                Group.Barrier();
+            }
+            if (u < tiles)
+            {
+                int tile = (kBegin / WgK) + u;
+                if (MODE == 0)
+                {
+                    int icb = tile / KH;
+                    int ky = tile - (icb * KH);
+                    int iy = rowY + ky;
+                    int yOk = rowBase >= 0 && iy >= 0 && iy < h ? 1 : 0;
+                    int ta = rowBase + (icb * (WgK / KW) * h * w) + (iy * w) + rowX;
+                    int tb = ptrB + (icb * (WgK / KW) * KH * KW) + (ky * KW);
+                    for (int kl = 0; kl < WgK; kl++)
+                    {
+                        bool ok = yOk != 0 && ((maskA >> (kl % KW)) & 1) != 0;
+                        nextA[kl] = ok ? a[ta + ((kl / KW) * h * w) + (kl % KW)] : 0f;
+                    }
+                    for (int i = 0; i < 16; i++)
+                    {
+                        int kl = (4 * (i & 7)) + kq;
+                        bool ok = ((i >> 3) == 0 ? okB0 : okB1) != 0;
+                        nextB[i] = ok ? b[tb + ((i >> 3) * colStrideB) + ((kl / KW) * KH * KW) + (kl % KW)] : 0f;
+                    }
+                }
+                else
+                {
+                    int ta = ptrA + (tile * (WgK / taps) * oh * ow);
+                    int tb = ptrB + (tile * (WgK / taps) * c * KH * KW);
+                    for (int kl = 0; kl < WgK; kl++)
+                    {
+                        bool ok = ((maskA >> (kl % taps)) & 1) != 0;
+                        nextA[kl] = ok ? a[ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP)] : 0f;
+                    }
+                    for (int i = 0; i < 16; i++)
+                    {
+                        int kl = (4 * (i & 7)) + kq;
+                        int j = kl % taps;
+                        int jh = j / twP;
+                        int jw = j - (jh * twP);
+                        bool ok = ((i >> 3) == 0 ? okB0 : okB1) != 0 && khF + (jh * S) < KH && kwF + (jw * S) < KW;
+                        nextB[i] = ok ? b[tb + ((i >> 3) * colStrideB) + ((kl / taps) * c * KH * KW) + (jh * S * KW) + (jw * S)] : 0f;
+                    }
+                }
+            }
+            if (u > 0)
+            {
+                // Tile u - 1: this warpgroup's 128 rows as two m64n128 halves, four k8 steps each.
+                int aTile = stage + (wg * 16 * WgGroup);
+                int bTile = stage + (WgRows * WgK);
+                Wgmma.Fence();
+                for (int s = 0; s < WgK / 8; s++)
+                {
+                    Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
+                    Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * WgGroup) + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
+                }
+                Wgmma.Commit();
+                Wgmma.Wait(1);
+            }
+        }
+        Wgmma.Wait(0);
+        Group.Barrier();
+
+        // Epilogue through shared memory, tile [column][row] (column stride 260: conflict-free), stored by columns so that
+        // consecutive threads write consecutive pixels.
+        int g = lane >> 2;
+        int q = lane & 3;
+        int outBase = ((wg * 128) + (((warp & 3) * 16) + g)) + (2 * q * (WgRows + 4));
+        for (int half = 0; half < 2; half++)
+        {
+            for (int j = 0; j < 16; j++)
+            {
+                for (int e = 0; e < 4; e++)
+                {
+                    smem[outBase + (half * 64) + ((e >> 1) * 8) + (((8 * j) + (e & 1)) * (WgRows + 4))] = acc[(half * 64) + (4 * j) + e];
+                }
+            }
+        }
+        Group.Barrier();
+        for (int e = tid; e < WgRows * WgColumns; e += 256)
+        {
+            int r = e % WgRows;
+            int col = e / WgRows;
+            Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[r + (col * (WgRows + 4))]);
+        }
+    }
+}
