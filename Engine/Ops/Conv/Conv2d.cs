@@ -578,7 +578,9 @@ internal static class ConvLaunch
     /// <see cref="ConvImplicitGemm.Tf32Wg"/> (warpgroup MMA): forward and dgrad forms (0, 1), geometry compiled in,
     /// <see cref="ConvSettings.UseWarpgroup"/>, and its shared memory available.</summary>
     private static bool WarpgroupFits(IKernelLauncher launcher, int kernelMode, int spec) =>
-        kernelMode <= 1 && spec != 0 && ConvSettings.UseWarpgroup(launcher) && ConvImplicitGemm.Tf32WgSharedBytes() <= MaxShared(launcher);
+        kernelMode <= 1 && spec != 0 && ConvSettings.UseWarpgroup(launcher) && ConvImplicitGemm.Tf32WgSharedBytes(WarpgroupRing) <= MaxShared(launcher);
+
+    private static int WarpgroupRing => ConvSettings.WarpgroupRing ? 1 : 0;
 
     /// <summary>Whether a TF32 launch of kernel mode <paramref name="kernelMode"/> (0 or 1) for <paramref name="g"/> on
     /// <paramref name="launcher"/> runs the warpgroup kernel (the same decision as <see cref="Run"/>; for tests and benchmarks).</summary>
@@ -642,8 +644,8 @@ internal static class ConvLaunch
         if (mode == MathMode.Tf32 && tileIndex == WideTile && WarpgroupFits(launcher, kernelMode, spec))
         {
             var grid = new Dim3((n + ConvImplicitGemm.WgColumns - 1) / ConvImplicitGemm.WgColumns, (m + ConvImplicitGemm.WgRows - 1) / ConvImplicitGemm.WgRows, z);
-            ConvImplicitGemm.LaunchTf32Wg(launcher, new LaunchConfig(grid, new Dim3(256), ConvImplicitGemm.Tf32WgSharedBytes()),
-                m, kSplit, hasBias, a, b, biasView, output, kernelMode, g.K, g.KW, s, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
+            ConvImplicitGemm.LaunchTf32Wg(launcher, new LaunchConfig(grid, new Dim3(256), ConvImplicitGemm.Tf32WgSharedBytes(WarpgroupRing)),
+                m, kSplit, hasBias, a, b, biasView, output, kernelMode, g.K, g.KW, s, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, WarpgroupRing);
             return;
         }
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))

@@ -70,6 +70,22 @@ public static class ConvSettings
     /// accelerator and OpenCL, which emulate it (for tests). Starts from <see cref="WarpgroupVariable"/>.</summary>
     public static WarpgroupUse Warpgroup { get; set; } = ParseWarpgroup(Environment.GetEnvironmentVariable(WarpgroupVariable));
 
+    /// <summary>Name of the environment variable that sets <see cref="WarpgroupRing"/>: 0 or 1.</summary>
+    public const string WarpgroupRingVariable = "GANENGINE_CONV_WG_RING";
+
+    /// <summary>How the warpgroup kernel stages its K tiles: false, through registers into three shared stages (tf32
+    /// rounded); true, by cp.async into a ring of four, two tiles ahead (truncated to tf32 by the tensor cores). Starts from
+    /// <see cref="WarpgroupRingVariable"/>, else the measured default.</summary>
+    public static bool WarpgroupRing { get; set; } = Environment.GetEnvironmentVariable(WarpgroupRingVariable)?.Trim() switch
+    {
+        null or "" => DefaultWarpgroupRing,
+        "1" => true,
+        "0" => false,
+        var text => throw new ArgumentException($"{WarpgroupRingVariable}: '{text}' is not 0 or 1"),
+    };
+
+    private const bool DefaultWarpgroupRing = false;
+
     /// <summary><c>auto</c>, <c>off</c>, <c>force</c> or empty (auto); case-insensitive.</summary>
     public static WarpgroupUse ParseWarpgroup(string? text) => text?.Trim().ToLowerInvariant() switch
     {

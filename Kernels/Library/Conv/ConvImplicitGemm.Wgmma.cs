@@ -35,8 +35,13 @@ public static partial class ConvImplicitGemm
     private const int WgStageFloats = (WgRows + WgColumns) * WgK;
     private const int WgGroup = 8 * WgK;
 
-    /// <summary>Dynamic shared bytes of <see cref="Tf32Wg"/>: three stages, or the epilogue tile if larger.</summary>
-    public static int Tf32WgSharedBytes() => Math.Max(WgStages * WgStageFloats, WgColumns * (WgRows + 4)) * sizeof(float);
+    /// <summary>Stages of <see cref="Tf32Wg"/>'s cp.async ring (its RING specialization 1).</summary>
+    public const int WgRingStages = 4;
+
+    /// <summary>Dynamic shared bytes of <see cref="Tf32Wg"/> for its RING specialization (0: three stages staged through
+    /// registers; 1: a cp.async ring of <see cref="WgRingStages"/>), or the epilogue tile if larger.</summary>
+    public static int Tf32WgSharedBytes(int ring) =>
+        Math.Max((ring != 0 ? WgRingStages : WgStages) * WgStageFloats, WgColumns * (WgRows + 4)) * sizeof(float);
 
     /// <summary>TF32 implicit GEMM of MODES 0 and 1 on <c>wgmma</c> (see the remarks); same arguments and outputs as
     /// <see cref="Tf32"/> with the geometry compiled in (the host checks the fast gather applies). Grid (ceil(N/128),
@@ -48,7 +53,8 @@ public static partial class ConvImplicitGemm
         ReadOnlyView<float> a, ReadOnlyView<float> b, ReadOnlyView<float> bias, ArrayView<float> output,
         [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
         [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
-        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD)
+        [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD,
+        [Specialization] int RING)
     {
         int c = GC;
         int h = GH;
@@ -123,12 +129,130 @@ public static partial class ConvImplicitGemm
         int storeB = (WgRows * WgK) + (warp * 2 * WgGroup) + lane;
         int wg = tid >> 7;
 
+        // RING 1: A through cp.async with lanes over (8 rows) x (4 k), so that a warp's 4-byte copies land in 32 consecutive
+        // floats of one core matrix (conflict-free; lanes along rows would hit 8 banks 4 times). Thread owns rows
+        // 8 (warp + 8 p) + lane / 4, p = 0..3, and k = 4 kc + lane % 4 of each.
+        Span<int> rBase = stackalloc int[4];
+        Span<int> rY = stackalloc int[4];
+        Span<int> rX = stackalloc int[4];
+        Span<int> rMask = stackalloc int[4];
+        if (RING != 0)
+        {
+            for (int p = 0; p < 4; p++)
+            {
+                int r = rowStart + (8 * (warp + (8 * p))) + (lane >> 2);
+                int rb = RowBase(MODE, S, r, rows, c, h, w, oc, oh, ow, ph, pw);
+                int ry = RowY(MODE, S, r, h, w, oh, ow, pad, ph, pw);
+                int rx = RowX(MODE, S, r, w, ow, pad, pw);
+                int mask = 0;
+                if (MODE == 0)
+                {
+                    for (int kx = 0; kx < KW; kx++)
+                    {
+                        mask |= rx + kx >= 0 && rx + kx < w ? 1 << kx : 0;
+                    }
+                }
+                else
+                {
+                    for (int j = 0; j < taps; j++)
+                    {
+                        int jh = j / twP;
+                        int jw = j - (jh * twP);
+                        int tapOk = khF + (jh * S) < KH && kwF + (jw * S) < KW ? 1 : 0;
+                        mask |= tapOk != 0 && rb >= 0 && ry - jh >= 0 && ry - jh < oh && rx - jw >= 0 && rx - jw < ow ? 1 << j : 0;
+                    }
+                    rb = rb + (ry * ow) + rx;
+                }
+                rBase[p] = rb;
+                rY[p] = ry;
+                rX[p] = rx;
+                rMask[p] = mask;
+            }
+        }
+
         for (int i = 0; i < 128; i++)
         {
             acc[i] = 0f;
         }
 
-        for (int u = 0; u <= tiles; u++)
+        if (RING != 0)
+        {
+            // Iteration u (from -2: the first two only issue): tile u has landed (one younger group in flight), is fenced for the
+            // async proxy and shown to the block by the barrier; then tile u + 2 is issued into the stage of tile u - 2, which
+            // every warpgroup retired (wait 1) before this barrier; then tile u's wgmma.
+            for (int u = -2; u < tiles; u++)
+            {
+                if (u >= 0)
+                {
+                    AsyncCopy.Wait(1);
+                    Wgmma.SharedFence();
+                    Group.Barrier();
+                }
+                if (u + 2 < tiles)
+                {
+                    int tile = (kBegin / WgK) + u + 2;
+                    int ring = ((u + 2) % WgRingStages) * WgStageFloats;
+                    int icb = tile / KH;
+                    int ky = tile - (icb * KH);
+                    for (int p = 0; p < 4; p++)
+                    {
+                        int at = ring + ((warp + (8 * p)) * WgGroup) + lane;
+                        if (MODE == 0)
+                        {
+                            int iy = rY[p] + ky;
+                            int yOk = rBase[p] >= 0 && iy >= 0 && iy < h ? 1 : 0;
+                            int ta = rBase[p] + (icb * (WgK / KW) * h * w) + (iy * w) + rX[p];
+                            for (int kc = 0; kc < WgK / 4; kc++)
+                            {
+                                int kl = (4 * kc) + kq;
+                                bool ok = yOk != 0 && ((rMask[p] >> (kl % KW)) & 1) != 0;
+                                AsyncCopy.Float(smem, at + (kc * 32), a, ta + ((kl / KW) * h * w) + (kl % KW), ok);
+                            }
+                        }
+                        else
+                        {
+                            int ta = rBase[p] + (tile * (WgK / taps) * oh * ow);
+                            for (int kc = 0; kc < WgK / 4; kc++)
+                            {
+                                int kl = (4 * kc) + kq;
+                                bool ok = ((rMask[p] >> (kl % taps)) & 1) != 0;
+                                AsyncCopy.Float(smem, at + (kc * 32), a, ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP), ok);
+                            }
+                        }
+                    }
+                    int tb = MODE == 0 ? ptrB + (icb * (WgK / KW) * KH * KW) + (ky * KW) : ptrB + (tile * (WgK / taps) * c * KH * KW);
+                    for (int i = 0; i < 16; i++)
+                    {
+                        int kl = (4 * (i & 7)) + kq;
+                        int j = kl % taps;
+                        int jh = j / twP;
+                        int jw = j - (jh * twP);
+                        bool colOk = ((i >> 3) == 0 ? okB0 : okB1) != 0;
+                        bool ok = MODE == 0 ? colOk : colOk && khF + (jh * S) < KH && kwF + (jw * S) < KW;
+                        int src = MODE == 0 ? tb + ((i >> 3) * colStrideB) + ((kl / KW) * KH * KW) + (kl % KW)
+                            : tb + ((i >> 3) * colStrideB) + ((kl / taps) * c * KH * KW) + (jh * S * KW) + (jw * S);
+                        AsyncCopy.Float(smem, ring + storeB + ((i >> 3) * WgGroup) + ((i & 7) * 32), b, src, ok);
+                    }
+                }
+                AsyncCopy.Commit();
+                if (u >= 0)
+                {
+                    int stage = (u % WgRingStages) * WgStageFloats;
+                    int aTile = stage + (wg * 16 * WgGroup);
+                    int bTile = stage + (WgRows * WgK);
+                    Wgmma.Fence();
+                    for (int s = 0; s < WgK / 8; s++)
+                    {
+                        Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
+                        Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * WgGroup) + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
+                    }
+                    Wgmma.Commit();
+                    Wgmma.Wait(1);
+                }
+            }
+            AsyncCopy.Wait(0);
+        }
+        for (int u = 0; u <= (RING == 0 ? tiles : -1); u++)
         {
             int stage = ((u + WgStages - 1) % WgStages) * WgStageFloats;
             if (u > 0)
