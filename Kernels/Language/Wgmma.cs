@@ -10,11 +10,13 @@ namespace GanEngine.Kernels;
 /// offsets (warpgroup-uniform control flow).
 /// </summary>
 /// <remarks>
-/// <para><b>Operand layout</b> (both operands "K-major", no swizzle, the canonical wgmma layout for 32-bit types): a
-/// tile of R rows x 8 k is made of core matrices of 8 rows x 4 k, each stored as 32 contiguous floats (row-major,
-/// 16 bytes per row). Core matrix (row group i, k group j) starts at <c>offset + i * groupStride + j * coreStride</c>
-/// floats; element (r, k) is at <c>offset + (r / 8) * groupStride + (k / 4) * coreStride + (r % 8) * 4 + k % 4</c>.
-/// A has 64 rows, B has N rows (B's rows are D's columns). Offsets and strides are multiples of 4 floats (16 bytes).</para>
+/// <para><b>Operand layout</b> (both operands "K-major" with the 128-byte swizzle, the layout whose shared reads are free
+/// of bank conflicts): a tile of R rows x 32 k is stored as rows of 32 floats (128 bytes); rows come in atoms of 8 rows
+/// (1 KiB), atom i at <c>offset + i * groupStride</c>; within an atom the 16-byte chunk c (k / 4) of row r sits at chunk
+/// position <c>c ^ r</c>. Element (r, k) of a tile whose atom 0 starts at index t is at
+/// <c>t + (r / 8) groupStride + (r % 8) 32 + ((k / 4) ^ (r % 8)) 4 + k % 4</c>. An operand of one call (8 k) starts at
+/// <c>t + 8 s</c> for k step s. Atoms must be 1 KiB aligned: index the tiles from <see cref="AlignedBase"/>.
+/// A has 64 rows, B has N rows (B's rows are D's columns).</para>
 /// <para><b>Accumulators</b>: thread t of the warpgroup (warp w = t / 32, g = (t % 32) / 4, q = t % 4) holds
 /// <c>acc[accOffset + 4 j + e]</c>, j = 0 .. N / 8 - 1, for row <c>16 w + g + 8 (e / 2)</c> and column
 /// <c>8 j + 2 q + e % 2</c>: the <see cref="MmaAccumulator"/> layout, one per 8 columns. The offset must be a
@@ -32,8 +34,12 @@ public static class Wgmma
     /// <summary><c>wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32</c> with A and B in <paramref name="shared"/>
     /// (see the class remarks); <paramref name="accumulate"/> 0 overwrites the accumulators, 1 adds to them.</summary>
     public static void Tf32M64N128K8(Span<float> acc, int accOffset, SharedView<float> shared, int aOffset, int bOffset,
-        int coreStride, int groupStride, int accumulate) =>
-        WgmmaEmulation.Tf32(CpuThread.Current, acc, accOffset, shared, aOffset, bOffset, coreStride, groupStride, accumulate, 128);
+        int groupStride, int accumulate) =>
+        WgmmaEmulation.Tf32(CpuThread.Current, acc, accOffset, shared, aOffset, bOffset, groupStride, accumulate, 128);
+
+    /// <summary>The first index of <paramref name="shared"/> at a 1 KiB aligned address (0 to 255; allocate 1 KiB more), the
+    /// origin of swizzled tiles. 0 on the CPU accelerator and OpenCL, whose emulation swizzles relative to index 0.</summary>
+    public static int AlignedBase(SharedView<float> shared) => 0;
 
     /// <summary><c>wgmma.fence.sync.aligned</c>: orders this thread's register accesses to the accumulators before the
     /// next <c>wgmma.mma_async</c>. Call before every batch.</summary>

@@ -150,13 +150,14 @@ namespace GanEngine.Kernels.Compiler.Emit
                 case "Commit": return "GE_WG_ASM(\"wgmma.commit_group.sync.aligned;\\n\" ::: \"memory\")";
                 case "SharedFence": return "GE_WG_ASM(\"fence.proxy.async.shared::cta;\\n\" ::: \"memory\")";
                 case "Wait": return "ge_wgmma_wait(" + a[0] + ")";
+                case "AlignedBase": return "ge_wgmma_aligned_base(" + a[0] + ")";
             }
-            // Tf32M64N128K8(acc, accOffset, shared, aOffset, bOffset, coreStride, groupStride, accumulate): the 64 accumulators
+            // Tf32M64N128K8(acc, accOffset, shared, aOffset, bOffset, groupStride, accumulate): the 64 accumulators
             // are named one by one (a constant offset keeps the array in registers).
             var sb = new System.Text.StringBuilder();
-            sb.Append("do { unsigned long long ge_da = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[3]).Append("], ").Append(a[5]).Append(", ").Append(a[6]).Append("); ");
-            sb.Append("unsigned long long ge_db = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[4]).Append("], ").Append(a[5]).Append(", ").Append(a[6]).Append("); ");
-            sb.Append("int ge_ac = (").Append(a[7]).Append("); ");
+            sb.Append("do { unsigned long long ge_da = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[3]).Append("], ").Append(a[5]).Append("); ");
+            sb.Append("unsigned long long ge_db = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[4]).Append("], ").Append(a[5]).Append("); ");
+            sb.Append("int ge_ac = (").Append(a[6]).Append("); ");
             sb.Append("GE_WG_ASM(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, %66, 0;\\nwgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {");
             for (int i = 0; i < 64; i++)
             {
@@ -209,11 +210,15 @@ namespace GanEngine.Kernels.Compiler.Emit
             // elsewhere, where the host never launches a kernel that uses them.
             "wgmma" =>
                 "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define GE_WG_ASM(...) asm volatile(__VA_ARGS__)\n#else\n#define GE_WG_ASM(...) __trap()\n#endif\n" +
-                "static __device__ __forceinline__ unsigned long long ge_wgmma_desc(const float* p, int coreStride, int groupStride)\n{\n" +
+                "static __device__ __forceinline__ unsigned int ge_shared_address(const float* p)\n{\n" +
                 "    unsigned int s;\n" +
                 "    asm(\"{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\" : \"=r\"(s) : \"l\"(p));\n" +
-                "    return (unsigned long long)((s >> 4) & 0x3fffu) | ((unsigned long long)(((unsigned int)coreStride >> 2) & 0x3fffu) << 16) |\n" +
-                "        ((unsigned long long)(((unsigned int)groupStride >> 2) & 0x3fffu) << 32);\n}\n" +
+                "    return s;\n}\n" +
+                "// K-major operand with the 128-byte swizzle: start address, leading offset 1 (unused), stride between 8-row atoms, mode 1.\n" +
+                "static __device__ __forceinline__ unsigned long long ge_wgmma_desc(const float* p, int groupStride)\n{\n" +
+                "    return (unsigned long long)((ge_shared_address(p) >> 4) & 0x3fffu) | (1ull << 16) |\n" +
+                "        ((unsigned long long)(((unsigned int)groupStride >> 2) & 0x3fffu) << 32) | (1ull << 62);\n}\n" +
+                "static __device__ __forceinline__ int ge_wgmma_aligned_base(const float* p) { return (int)(((1024u - (ge_shared_address(p) & 1023u)) & 1023u) >> 2); }\n" +
                 "static __device__ __forceinline__ void ge_wgmma_wait(int n)\n{\n" +
                 "    switch (n)\n    {\n" +
                 "    case 1: GE_WG_ASM(\"wgmma.wait_group.sync.aligned 1;\\n\" ::: \"memory\"); break;\n" +

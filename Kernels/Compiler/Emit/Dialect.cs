@@ -36,8 +36,8 @@ namespace GanEngine.Kernels.Compiler.Emit
         /// <summary>AsyncCopy.Float(dst, dstIndex, src, srcIndex, valid) / Commit() / Wait(n).</summary>
         public abstract string AsyncCopy(string name, IReadOnlyList<string> args, ISet<string> needs);
 
-        /// <summary>Wgmma.Tf32M64N128K8(acc, accOffset, shared, aOffset, bOffset, coreStride, groupStride, accumulate) /
-        /// Fence() / Commit() / Wait(n) / SharedFence().</summary>
+        /// <summary>Wgmma.Tf32M64N128K8(acc, accOffset, shared, aOffset, bOffset, groupStride, accumulate) /
+        /// Fence() / Commit() / Wait(n) / SharedFence() / AlignedBase(shared).</summary>
         public abstract string Wgmma(string name, IReadOnlyList<string> args, ISet<string> needs);
 
         /// <summary>Prelude code for one need (emitted once, in a fixed order).</summary>

@@ -151,14 +151,19 @@ namespace GanEngine.Kernels.Compiler.Emit
 
         public override string Wgmma(string name, IReadOnlyList<string> a, ISet<string> needs)
         {
-            // Computed at the call from shared memory: fences, commits and waits have nothing to order.
+            // Computed at the call from shared memory: fences, commits and waits have nothing to order; the swizzle is relative
+            // to index 0.
+            if (name == "AlignedBase")
+            {
+                return "0";
+            }
             if (name != "Tf32M64N128K8")
             {
                 return "((void)0)";
             }
             needs.Add("0tid");
             needs.Add("wgmma");
-            return "ge_wgmma_tf32(" + a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] + ", " + a[4] + ", " + a[5] + ", " + a[6] + ", " + a[7] + ", 128)";
+            return "ge_wgmma_tf32(" + a[0] + ", " + a[1] + ", " + a[2] + ", " + a[3] + ", " + a[4] + ", " + a[5] + ", " + a[6] + ", 128)";
         }
 
         private static string FloatAtomic(string name, string space, string update) =>
@@ -205,15 +210,15 @@ namespace GanEngine.Kernels.Compiler.Emit
                 "    " + Fence + ";\n" +
                 "    return m;\n}\n",
             "wgmma" =>
-                "// wgmma m64nNk8 tf32 emulated per thread from the shared operands (K-major core matrices; tf32 by truncation).\n" +
-                "static inline float ge_wg_elem(__local const float* s, int off, int r, int k, int core, int group) { return as_float(as_uint(s[off + (r >> 3) * group + (k >> 2) * core + (r & 7) * 4 + (k & 3)]) & 0xffffe000u); }\n" +
-                "static inline void ge_wgmma_tf32(float* acc, int accOffset, __local const float* s, int aOff, int bOff, int core, int group, int accumulate, int n)\n{\n" +
+                "// wgmma m64nNk8 tf32 emulated per thread from the shared operands (K-major, 128-byte swizzle; tf32 by truncation).\n" +
+                "static inline float ge_wg_elem(__local const float* s, int off, int r, int k, int group) { int u = (off & ~31) + (r >> 3) * group + (r & 7) * 32 + (((off & 31) >> 2) + (k >> 2)) * 4 + (k & 3); return as_float(as_uint(s[u ^ (((u >> 5) & 7) << 2)]) & 0xffffe000u); }\n" +
+                "static inline void ge_wgmma_tf32(float* acc, int accOffset, __local const float* s, int aOff, int bOff, int group, int accumulate, int n)\n{\n" +
                 "    int t = ge_linear_tid() & 127; int w = t >> 5; int g = (t & 31) >> 2; int q = t & 3;\n" +
                 "    for (int j = 0; j < n / 8; j++)\n    {\n" +
                 "        for (int e = 0; e < 4; e++)\n        {\n" +
                 "            int row = 16 * w + g + 8 * (e >> 1), col = 8 * j + 2 * q + (e & 1);\n" +
                 "            float sum = 0.0f;\n" +
-                "            for (int k = 0; k < 8; k++) sum += ge_wg_elem(s, aOff, row, k, core, group) * ge_wg_elem(s, bOff, col, k, core, group);\n" +
+                "            for (int k = 0; k < 8; k++) sum += ge_wg_elem(s, aOff, row, k, group) * ge_wg_elem(s, bOff, col, k, group);\n" +
                 "            int at = accOffset + 4 * j + e;\n" +
                 "            acc[at] = accumulate != 0 ? acc[at] + sum : sum;\n" +
                 "        }\n    }\n}\n",

@@ -41,7 +41,7 @@ public static partial class ConvImplicitGemm
     /// <summary>Dynamic shared bytes of <see cref="Tf32Wg"/> for its RING specialization (0: three stages staged through
     /// registers; 1: a cp.async ring of <see cref="WgRingStages"/>), or the epilogue tile if larger.</summary>
     public static int Tf32WgSharedBytes(int ring) =>
-        Math.Max((ring != 0 ? WgRingStages : WgStages) * WgStageFloats, WgColumns * (WgRows + 4)) * sizeof(float);
+        (Math.Max((ring != 0 ? WgRingStages : WgStages) * WgStageFloats, WgColumns * (WgRows + 4)) * sizeof(float)) + 1024;
 
     /// <summary>TF32 implicit GEMM of MODES 0 and 1 on <c>wgmma</c> (see the remarks); same arguments and outputs as
     /// <see cref="Tf32"/> with the geometry compiled in (the host checks the fast gather applies). Grid (ceil(N/128),
@@ -68,6 +68,7 @@ public static partial class ConvImplicitGemm
         int n = MODE == 0 ? GOC : GC;
         int k = MODE == 0 ? GC * KH * KW : GOC * taps;
         var smem = Shared.Dynamic<float>();
+        int origin = Wgmma.AlignedBase(smem);
 
         Span<float> acc = stackalloc float[128];
         Span<float> nextA = stackalloc float[32];
@@ -124,9 +125,11 @@ public static partial class ConvImplicitGemm
         int ptrB = MODE == 0 ? col0 * (c * KH * KW) : (col0 * KH * KW) + (khF * KW) + kwF;
         int colStrideB = 8 * (MODE == 0 ? c * KH * KW : KH * KW);
 
-        // Shared offsets: A row tid, B elements of this lane (see the remarks).
-        int storeA = ((tid >> 3) * WgGroup) + ((tid & 7) * 4);
-        int storeB = (WgRows * WgK) + (warp * 2 * WgGroup) + lane;
+        // Shared offsets (128-byte swizzle: chunk c of row r at c ^ (r % 8)): A row tid, B elements of this lane (see the remarks).
+        int storeA = origin + ((tid >> 3) * WgGroup) + ((tid & 7) * 32);
+        int swA = tid & 7;
+        int storeB = origin + (WgRows * WgK) + (warp * 2 * WgGroup) + ((lane >> 2) * 32) + kq;
+        int swB = lane >> 2;
         int wg = tid >> 7;
 
         // RING 1: A through cp.async with lanes over (8 rows) x (4 k), so that a warp's 4-byte copies land in 32 consecutive
@@ -196,7 +199,7 @@ public static partial class ConvImplicitGemm
                     int ky = tile - (icb * KH);
                     for (int p = 0; p < 4; p++)
                     {
-                        int at = ring + ((warp + (8 * p)) * WgGroup) + lane;
+                        int at = origin + ring + ((warp + (8 * p)) * WgGroup) + ((lane >> 2) * 32) + kq;
                         if (MODE == 0)
                         {
                             int iy = rY[p] + ky;
@@ -206,7 +209,7 @@ public static partial class ConvImplicitGemm
                             {
                                 int kl = (4 * kc) + kq;
                                 bool ok = yOk != 0 && ((rMask[p] >> (kl % KW)) & 1) != 0;
-                                AsyncCopy.Float(smem, at + (kc * 32), a, ta + ((kl / KW) * h * w) + (kl % KW), ok);
+                                AsyncCopy.Float(smem, at + ((kc ^ swB) * 4), a, ta + ((kl / KW) * h * w) + (kl % KW), ok);
                             }
                         }
                         else
@@ -216,7 +219,7 @@ public static partial class ConvImplicitGemm
                             {
                                 int kl = (4 * kc) + kq;
                                 bool ok = ((rMask[p] >> (kl % taps)) & 1) != 0;
-                                AsyncCopy.Float(smem, at + (kc * 32), a, ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP), ok);
+                                AsyncCopy.Float(smem, at + ((kc ^ swB) * 4), a, ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP), ok);
                             }
                         }
                     }
@@ -231,20 +234,20 @@ public static partial class ConvImplicitGemm
                         bool ok = MODE == 0 ? colOk : colOk && khF + (jh * S) < KH && kwF + (jw * S) < KW;
                         int src = MODE == 0 ? tb + ((i >> 3) * colStrideB) + ((kl / KW) * KH * KW) + (kl % KW)
                             : tb + ((i >> 3) * colStrideB) + ((kl / taps) * c * KH * KW) + (jh * S * KW) + (jw * S);
-                        AsyncCopy.Float(smem, ring + storeB + ((i >> 3) * WgGroup) + ((i & 7) * 32), b, src, ok);
+                        AsyncCopy.Float(smem, ring + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4), b, src, ok);
                     }
                 }
                 AsyncCopy.Commit();
                 if (u >= 0)
                 {
                     int stage = (u % WgRingStages) * WgStageFloats;
-                    int aTile = stage + (wg * 16 * WgGroup);
-                    int bTile = stage + (WgRows * WgK);
+                    int aTile = origin + stage + (wg * 16 * WgGroup);
+                    int bTile = origin + stage + (WgRows * WgK);
                     Wgmma.Fence();
                     for (int s = 0; s < WgK / 8; s++)
                     {
-                        Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
-                        Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * WgGroup) + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
+                        Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 8), bTile + (s * 8), WgGroup, 1);
+                        Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * WgGroup) + (s * 8), bTile + (s * 8), WgGroup, 1);
                     }
                     Wgmma.Commit();
                     Wgmma.Wait(1);
@@ -260,11 +263,11 @@ public static partial class ConvImplicitGemm
                 // Tile u - 1 (in registers) into its stage, visible to the async proxy after the fence and the barrier.
                 for (int kl = 0; kl < WgK; kl++)
                 {
-                    smem[stage + storeA + ((kl >> 2) * 32) + (kl & 3)] = Mma.ToTf32(nextA[kl]);
+                    smem[stage + storeA + (((kl >> 2) ^ swA) * 4) + (kl & 3)] = Mma.ToTf32(nextA[kl]);
                 }
                 for (int i = 0; i < 16; i++)
                 {
-                    smem[stage + storeB + ((i >> 3) * WgGroup) + ((i & 7) * 32)] = Mma.ToTf32(nextB[i]);
+                    smem[stage + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4)] = Mma.ToTf32(nextB[i]);
                 }
                 Wgmma.SharedFence();
                 Group.Barrier();
@@ -315,13 +318,13 @@ public static partial class ConvImplicitGemm
             if (u > 0)
             {
                 // Tile u - 1: this warpgroup's 128 rows as two m64n128 halves, four k8 steps each.
-                int aTile = stage + (wg * 16 * WgGroup);
-                int bTile = stage + (WgRows * WgK);
+                int aTile = origin + stage + (wg * 16 * WgGroup);
+                int bTile = origin + stage + (WgRows * WgK);
                 Wgmma.Fence();
                 for (int s = 0; s < WgK / 8; s++)
                 {
-                    Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
-                    Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * WgGroup) + (s * 64), bTile + (s * 64), 32, WgGroup, 1);
+                    Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 8), bTile + (s * 8), WgGroup, 1);
+                    Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * WgGroup) + (s * 8), bTile + (s * 8), WgGroup, 1);
                 }
                 Wgmma.Commit();
                 Wgmma.Wait(1);
