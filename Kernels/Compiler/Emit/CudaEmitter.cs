@@ -132,10 +132,12 @@ namespace GanEngine.Kernels.Compiler.Emit
 
         public override string AsyncCopy(string name, IReadOnlyList<string> a, ISet<string> needs)
         {
+            needs.Add("0shared_u32");
             needs.Add("cp_async");
             return name switch
             {
-                "Float" => "ge_cp_async4(&(" + a[0] + ")[" + a[1] + "], " + a[2] + ", " + a[3] + ", " + a[4] + ")",
+                // The shared window address of the view is one non-volatile asm (computed once per kernel); each copy adds its byte offset.
+                "Float" => "ge_cp_async4(ge_shared_u32(" + a[0] + ") + 4u * (unsigned int)(" + a[1] + "), " + a[2] + ", " + a[3] + ", " + a[4] + ")",
                 "Commit" => "ge_cp_async_commit()",
                 _ => "ge_cp_async_wait(" + a[0] + ")",
             };
@@ -143,6 +145,7 @@ namespace GanEngine.Kernels.Compiler.Emit
 
         public override string Wgmma(string name, IReadOnlyList<string> a, ISet<string> needs)
         {
+            needs.Add("0shared_u32");
             needs.Add("wgmma");
             switch (name)
             {
@@ -174,6 +177,12 @@ namespace GanEngine.Kernels.Compiler.Emit
 
         public override string PreludeFor(string need) => need switch
         {
+            // The shared-window address of a shared pointer; a non-volatile asm, so one per kernel for a given view.
+            "0shared_u32" =>
+                "static __device__ __forceinline__ unsigned int ge_shared_u32(const float* p)\n{\n" +
+                "    unsigned int s;\n" +
+                "    asm(\"{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\" : \"=r\"(s) : \"l\"(p));\n" +
+                "    return s;\n}\n",
             "0tid" => "static __device__ __forceinline__ int ge_linear_tid() { return (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }\n",
             "0max_i" => "static __device__ __forceinline__ int ge_max_i(int a, int b) { return a > b ? a : b; }\n",
             "0min_i" => "static __device__ __forceinline__ int ge_min_i(int a, int b) { return a < b ? a : b; }\n",
@@ -189,11 +198,8 @@ namespace GanEngine.Kernels.Compiler.Emit
             // 4-byte cp.async with zero fill (src-size 0 reads nothing); the wait takes an immediate, so a switch that folds
             // away for a constant argument (values above 7 wait for all groups).
             "cp_async" =>
-                "static __device__ __forceinline__ void ge_cp_async4(float* dst, const float* src, int index, bool valid)\n{\n" +
-                "    unsigned int d;\n" +
-                "    asm(\"{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\" : \"=r\"(d) : \"l\"(dst));\n" +
-                "    const float* s = valid ? src + index : src;\n" +
-                "    asm volatile(\"cp.async.ca.shared.global [%0], [%1], 4, %2;\\n\" :: \"r\"(d), \"l\"(s), \"r\"(valid ? 4 : 0) : \"memory\");\n}\n" +
+                "static __device__ __forceinline__ void ge_cp_async4(unsigned int d, const float* src, int index, bool valid)\n{\n" +
+                "    asm volatile(\"cp.async.ca.shared.global [%0], [%1], 4, %2;\\n\" :: \"r\"(d), \"l\"(src + (valid ? index : 0)), \"r\"(valid ? 4 : 0) : \"memory\");\n}\n" +
                 "static __device__ __forceinline__ void ge_cp_async_commit() { asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\"); }\n" +
                 "static __device__ __forceinline__ void ge_cp_async_wait(int n)\n{\n" +
                 "    switch (n)\n    {\n" +
@@ -210,15 +216,12 @@ namespace GanEngine.Kernels.Compiler.Emit
             // elsewhere, where the host never launches a kernel that uses them.
             "wgmma" =>
                 "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define GE_WG_ASM(...) asm volatile(__VA_ARGS__)\n#else\n#define GE_WG_ASM(...) __trap()\n#endif\n" +
-                "static __device__ __forceinline__ unsigned int ge_shared_address(const float* p)\n{\n" +
-                "    unsigned int s;\n" +
-                "    asm(\"{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\" : \"=r\"(s) : \"l\"(p));\n" +
-                "    return s;\n}\n" +
+
                 "// K-major operand with the 128-byte swizzle: start address, leading offset 1 (unused), stride between 8-row atoms, mode 1.\n" +
                 "static __device__ __forceinline__ unsigned long long ge_wgmma_desc(const float* p, int groupStride)\n{\n" +
-                "    return (unsigned long long)((ge_shared_address(p) >> 4) & 0x3fffu) | (1ull << 16) |\n" +
+                "    return (unsigned long long)((ge_shared_u32(p) >> 4) & 0x3fffu) | (1ull << 16) |\n" +
                 "        ((unsigned long long)(((unsigned int)groupStride >> 2) & 0x3fffu) << 32) | (1ull << 62);\n}\n" +
-                "static __device__ __forceinline__ int ge_wgmma_aligned_base(const float* p) { return (int)(((1024u - (ge_shared_address(p) & 1023u)) & 1023u) >> 2); }\n" +
+                "static __device__ __forceinline__ int ge_wgmma_aligned_base(const float* p) { return (int)(((1024u - (ge_shared_u32(p) & 1023u)) & 1008u) >> 2); }\n" +
                 "static __device__ __forceinline__ void ge_wgmma_wait(int n)\n{\n" +
                 "    switch (n)\n    {\n" +
                 "    case 1: GE_WG_ASM(\"wgmma.wait_group.sync.aligned 1;\\n\" ::: \"memory\"); break;\n" +
