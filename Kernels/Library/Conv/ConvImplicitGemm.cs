@@ -54,7 +54,10 @@ public static partial class ConvImplicitGemm
 
     // ---- geometry helpers (MODE, KH, KW, S are specializations at the call sites) -------------------
 
-    private static int PhaseRows(int extent, int phase, int s) => (extent - phase + s - 1) / s;
+    // Rows of stride phase `phase` along an extent. An extent divisible by the stride gives every phase extent / s, which folds to
+    // a constant when the geometry is compiled in (the MODE 1 epilogue divides by it per element: run 5 of session 10 found
+    // emulated divisions there, a third of the dgrad kernel's instructions).
+    private static int PhaseRows(int extent, int phase, int s) => extent % s == 0 ? extent / s : (extent - phase + s - 1) / s;
 
     /// <summary>A-row descriptor: base offset (or -1 past the end).</summary>
     private static int RowBase(int mode, int s, int row, int rows, int c, int h, int w, int oc, int oh, int ow, int ph, int pw)
