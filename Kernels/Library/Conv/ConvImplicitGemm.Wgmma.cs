@@ -10,17 +10,18 @@ namespace GanEngine.Kernels.Conv;
 /// warp's 128 <c>mma.sync</c> (docs/benchmarks-notes-conv.md, "cp.async staging ring"). <c>wgmma</c> reads both operands
 /// from shared memory itself and runs asynchronously: the fragment loads and the mma issue leave the threads, whose work
 /// is now the gather of the next tile while the tensor cores work on this one.</para>
-/// <para>Layout: a stage holds A (256 rows x 32 k) then B (128 columns x 32 k), both K-major in core matrices of 8 rows x 4
-/// k (<see cref="Wgmma"/>): element (r, k) at <c>(r / 8) 256 + (k / 4) 32 + (r % 8) 4 + k % 4</c>. Thread t owns A row t
-/// (its 32 k are 8 16-byte stores, conflict-free: 8 lanes fill one core matrix) and 16 B elements: columns
-/// <c>16 warp + lane / 4</c> and 8 further, k <c>4 i + lane % 4</c>, so that a warp's store is one contiguous 128-byte
-/// core-matrix row set. K order within a tile is the fast gather's (MODE 0: 8 channels x KW taps of one kernel row;
-/// MODE 1: 32 / T channels x the T phase taps).</para>
-/// <para>Pipeline: three stages, one barrier per K tile. Iteration u stores tile u (gathered into registers during
-/// iteration u - 1) into stage u % 3, fences it for the async proxy, waits at the barrier, starts the gather of tile
-/// u + 1, issues tile u's eight <c>wgmma</c> (two 64-row halves per warpgroup x four k8 steps) and waits until only
-/// that group is in flight. Stage u % 3 was last read by tile u - 3, which every warpgroup retired before the barrier
-/// of iteration u - 1.</para>
+/// <para>Layout: a stage holds A (256 rows x 32 k) then B (128 columns x 32 k), both K-major with the 128-byte swizzle
+/// (<see cref="Wgmma"/>): element (r, k) at <c>(r / 8) 256 + (r % 8) 32 + ((k / 4) ^ (r % 8)) 4 + k % 4</c> from the 1 KiB
+/// aligned origin. RING 0: thread t owns A row t (8 16-byte stores per tile); RING 1: lanes cover 8 rows x 4 k, so a warp's
+/// 4-byte cp.async copies fill 32 distinct banks. B: element i of a thread is column <c>16 warp + lane / 4 + 8 (i / 8)</c>,
+/// k <c>4 (i % 8) + lane % 4</c>. K order within a tile is the fast gather's (MODE 0: 8 channels x KW taps of one kernel
+/// row; MODE 1: 32 / T channels x the T phase taps).</para>
+/// <para>Pipelines, one barrier per K tile, one wgmma group left in flight (<c>wait_group 1</c>). RING 0 (three stages):
+/// iteration u stores tile u - 1 (gathered into registers during iteration u - 1), fences it for the async proxy, waits at
+/// the barrier, starts the gather of tile u and issues tile u - 1's eight <c>wgmma</c> (two 64-row halves per warpgroup x
+/// four k8 steps). RING 1 (four stages, the default, measured faster): tile u lands by cp.async two iterations after its
+/// issue. In both a stage is refilled only after every warpgroup retired the tile that last read it, before an earlier
+/// barrier.</para>
 /// </remarks>
 public static partial class ConvImplicitGemm
 {
@@ -94,28 +95,8 @@ public static partial class ConvImplicitGemm
         int rowBase = RowBase(MODE, S, row, rows, c, h, w, oc, oh, ow, ph, pw);
         int rowY = RowY(MODE, S, row, h, w, oh, ow, pad, ph, pw);
         int rowX = RowX(MODE, S, row, w, ow, pad, pw);
-        int maskA = 0;
-        int ptrA = 0;
-        if (MODE == 0)
-        {
-            for (int kx = 0; kx < KW; kx++)
-            {
-                maskA |= rowX + kx >= 0 && rowX + kx < w ? 1 << kx : 0;
-            }
-        }
-        else
-        {
-            for (int j = 0; j < taps; j++)
-            {
-                int jh = j / twP;
-                int jw = j - (jh * twP);
-                int y = rowY - jh;
-                int x = rowX - jw;
-                int tapOk = khF + (jh * S) < KH && kwF + (jw * S) < KW ? 1 : 0;
-                maskA |= tapOk != 0 && rowBase >= 0 && y >= 0 && y < oh && x >= 0 && x < ow ? 1 << j : 0;
-            }
-            ptrA = rowBase + (rowY * ow) + rowX;
-        }
+        int maskA = WgRowMask(MODE, KH, KW, S, rowBase, rowY, rowX, w, oh, ow, khF, kwF);
+        int ptrA = MODE == 0 ? 0 : rowBase + (rowY * ow) + rowX;
 
         // B: element i is column col0 + 8 (i / 8), k = 4 (i % 8) + lane % 4 of the tile.
         int kq = lane & 3;
@@ -147,29 +128,10 @@ public static partial class ConvImplicitGemm
                 int rb = RowBase(MODE, S, r, rows, c, h, w, oc, oh, ow, ph, pw);
                 int ry = RowY(MODE, S, r, h, w, oh, ow, pad, ph, pw);
                 int rx = RowX(MODE, S, r, w, ow, pad, pw);
-                int mask = 0;
-                if (MODE == 0)
-                {
-                    for (int kx = 0; kx < KW; kx++)
-                    {
-                        mask |= rx + kx >= 0 && rx + kx < w ? 1 << kx : 0;
-                    }
-                }
-                else
-                {
-                    for (int j = 0; j < taps; j++)
-                    {
-                        int jh = j / twP;
-                        int jw = j - (jh * twP);
-                        int tapOk = khF + (jh * S) < KH && kwF + (jw * S) < KW ? 1 : 0;
-                        mask |= tapOk != 0 && rb >= 0 && ry - jh >= 0 && ry - jh < oh && rx - jw >= 0 && rx - jw < ow ? 1 << j : 0;
-                    }
-                    rb = rb + (ry * ow) + rx;
-                }
-                rBase[p] = rb;
+                rMask[p] = WgRowMask(MODE, KH, KW, S, rb, ry, rx, w, oh, ow, khF, kwF);
+                rBase[p] = MODE == 0 ? rb : rb + (ry * ow) + rx;
                 rY[p] = ry;
                 rX[p] = rx;
-                rMask[p] = mask;
             }
         }
 
@@ -355,5 +317,32 @@ public static partial class ConvImplicitGemm
             int col = e / WgRows;
             Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[r + (col * (WgRows + 4))]);
         }
+    }
+
+    /// <summary>The bounds of one A row of <see cref="Tf32Wg"/>, hoisted out of the K loop: MODE 0, a bit per kernel column kx
+    /// (input column inside the image); MODE 1, a bit per phase tap j (tap inside the kernel, output pixel inside the map, row in
+    /// range).</summary>
+    private static int WgRowMask(int mode, int kh_, int kw_, int s, int rowBase, int rowY, int rowX, int w, int oh, int ow, int khF, int kwF)
+    {
+        int mask = 0;
+        if (mode == 0)
+        {
+            for (int kx = 0; kx < kw_; kx++)
+            {
+                mask |= rowX + kx >= 0 && rowX + kx < w ? 1 << kx : 0;
+            }
+        }
+        else
+        {
+            int twP = (kw_ + s - 1) / s;
+            for (int j = 0; j < ((kh_ + s - 1) / s) * twP; j++)
+            {
+                int jh = j / twP;
+                int jw = j - (jh * twP);
+                int tapOk = khF + (jh * s) < kh_ && kwF + (jw * s) < kw_ ? 1 : 0;
+                mask |= tapOk != 0 && rowBase >= 0 && rowY - jh >= 0 && rowY - jh < oh && rowX - jw >= 0 && rowX - jw < ow ? 1 << j : 0;
+            }
+        }
+        return mask;
     }
 }
