@@ -140,146 +140,89 @@ public static partial class ConvImplicitGemm
             acc[i] = 0f;
         }
 
-        if (RING != 0)
+        // Iteration v computes tile v. From v = -lead it makes tile v visible to the async proxy (RING 1: its cp.async group has
+        // landed, one younger in flight; RING 0: it is stored from the registers it was gathered into), then issues tile v + lead
+        // (cp.async into the stage of tile v + lead - stages, which every warpgroup retired before this barrier; or loads into
+        // registers), then runs tile v's wgmma, leaving that group in flight.
+        int lead = RING != 0 ? 2 : 1;
+        int stages = RING != 0 ? WgRingStages : WgStages;
+        for (int v = -lead; v < tiles; v++)
         {
-            // Iteration u (from -2: the first two only issue): tile u has landed (one younger group in flight), is fenced for the
-            // async proxy and shown to the block by the barrier; then tile u + 2 is issued into the stage of tile u - 2, which
-            // every warpgroup retired (wait 1) before this barrier; then tile u's wgmma.
-            for (int u = -2; u < tiles; u++)
+            int stage = ((v + stages) % stages) * WgStageFloats;
+            if (v >= 0)
             {
-                if (u >= 0)
+                if (RING != 0)
                 {
                     AsyncCopy.Wait(1);
-                    Wgmma.SharedFence();
-                    Group.Barrier();
                 }
-                if (u + 2 < tiles)
+                else
                 {
-                    int tile = (kBegin / WgK) + u + 2;
-                    int ring = ((u + 2) % WgRingStages) * WgStageFloats;
-                    int icb = tile / KH;
-                    int ky = tile - (icb * KH);
-                    for (int p = 0; p < 4; p++)
+                    for (int kl = 0; kl < WgK; kl++)
                     {
-                        int at = origin + ring + ((warp + (8 * p)) * WgGroup) + ((lane >> 2) * 32) + kq;
-                        if (MODE == 0)
-                        {
-                            int iy = rY[p] + ky;
-                            int yOk = rBase[p] >= 0 && iy >= 0 && iy < h ? 1 : 0;
-                            int ta = rBase[p] + (icb * (WgK / KW) * h * w) + (iy * w) + rX[p];
-                            for (int kc = 0; kc < WgK / 4; kc++)
-                            {
-                                int kl = (4 * kc) + kq;
-                                bool ok = yOk != 0 && ((rMask[p] >> (kl % KW)) & 1) != 0;
-                                AsyncCopy.Float(smem, at + ((kc ^ swB) * 4), a, ta + ((kl / KW) * h * w) + (kl % KW), ok);
-                            }
-                        }
-                        else
-                        {
-                            int ta = rBase[p] + (tile * (WgK / taps) * oh * ow);
-                            for (int kc = 0; kc < WgK / 4; kc++)
-                            {
-                                int kl = (4 * kc) + kq;
-                                bool ok = ((rMask[p] >> (kl % taps)) & 1) != 0;
-                                AsyncCopy.Float(smem, at + ((kc ^ swB) * 4), a, ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP), ok);
-                            }
-                        }
+                        smem[stage + storeA + (((kl >> 2) ^ swA) * 4) + (kl & 3)] = Mma.ToTf32(nextA[kl]);
                     }
-                    int tb = MODE == 0 ? ptrB + (icb * (WgK / KW) * KH * KW) + (ky * KW) : ptrB + (tile * (WgK / taps) * c * KH * KW);
                     for (int i = 0; i < 16; i++)
                     {
-                        int kl = (4 * (i & 7)) + kq;
-                        int j = kl % taps;
-                        int jh = j / twP;
-                        int jw = j - (jh * twP);
-                        bool colOk = ((i >> 3) == 0 ? okB0 : okB1) != 0;
-                        bool ok = MODE == 0 ? colOk : colOk && khF + (jh * S) < KH && kwF + (jw * S) < KW;
-                        int src = MODE == 0 ? tb + ((i >> 3) * colStrideB) + ((kl / KW) * KH * KW) + (kl % KW)
-                            : tb + ((i >> 3) * colStrideB) + ((kl / taps) * c * KH * KW) + (jh * S * KW) + (jw * S);
-                        AsyncCopy.Float(smem, ring + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4), b, src, ok);
+                        smem[stage + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4)] = Mma.ToTf32(nextB[i]);
                     }
-                }
-                AsyncCopy.Commit();
-                if (u >= 0)
-                {
-                    int stage = (u % WgRingStages) * WgStageFloats;
-                    int aTile = origin + stage + (wg * 16 * WgGroup);
-                    int bTile = origin + stage + (WgRows * WgK);
-                    Wgmma.Fence();
-                    for (int s = 0; s < WgK / 8; s++)
-                    {
-                        Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 8), bTile + (s * 8), WgGroup, 1);
-                        Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * WgGroup) + (s * 8), bTile + (s * 8), WgGroup, 1);
-                    }
-                    Wgmma.Commit();
-                    Wgmma.Wait(1);
-                }
-            }
-            AsyncCopy.Wait(0);
-        }
-        for (int u = 0; u <= (RING == 0 ? tiles : -1); u++)
-        {
-            int stage = ((u + WgStages - 1) % WgStages) * WgStageFloats;
-            if (u > 0)
-            {
-                // Tile u - 1 (in registers) into its stage, visible to the async proxy after the fence and the barrier.
-                for (int kl = 0; kl < WgK; kl++)
-                {
-                    smem[stage + storeA + (((kl >> 2) ^ swA) * 4) + (kl & 3)] = Mma.ToTf32(nextA[kl]);
-                }
-                for (int i = 0; i < 16; i++)
-                {
-                    smem[stage + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4)] = Mma.ToTf32(nextB[i]);
                 }
                 Wgmma.SharedFence();
                 Group.Barrier();
             }
-            if (u < tiles)
+            if (v + lead < tiles)
             {
-                int tile = (kBegin / WgK) + u;
-                if (MODE == 0)
+                int tile = (kBegin / WgK) + v + lead;
+                int ring = ((v + lead) % stages) * WgStageFloats;
+                int icb = tile / KH;
+                int ky = tile - (icb * KH);
+                if (RING != 0)
                 {
-                    int icb = tile / KH;
-                    int ky = tile - (icb * KH);
-                    int iy = rowY + ky;
-                    int yOk = rowBase >= 0 && iy >= 0 && iy < h ? 1 : 0;
-                    int ta = rowBase + (icb * (WgK / KW) * h * w) + (iy * w) + rowX;
-                    int tb = ptrB + (icb * (WgK / KW) * KH * KW) + (ky * KW);
-                    for (int kl = 0; kl < WgK; kl++)
+                    for (int p = 0; p < 4; p++)
                     {
-                        bool ok = yOk != 0 && ((maskA >> (kl % KW)) & 1) != 0;
-                        nextA[kl] = ok ? a[ta + ((kl / KW) * h * w) + (kl % KW)] : 0f;
-                    }
-                    for (int i = 0; i < 16; i++)
-                    {
-                        int kl = (4 * (i & 7)) + kq;
-                        bool ok = ((i >> 3) == 0 ? okB0 : okB1) != 0;
-                        nextB[i] = ok ? b[tb + ((i >> 3) * colStrideB) + ((kl / KW) * KH * KW) + (kl % KW)] : 0f;
+                        int at = origin + ring + ((warp + (8 * p)) * WgGroup) + ((lane >> 2) * 32) + kq;
+                        int iy = rY[p] + ky;
+                        int yOk = MODE != 0 || (rBase[p] >= 0 && iy >= 0 && iy < h) ? 1 : 0;
+                        int ta = MODE == 0 ? rBase[p] + (icb * (WgK / KW) * h * w) + (iy * w) + rX[p] : rBase[p] + (tile * (WgK / taps) * oh * ow);
+                        for (int kc = 0; kc < WgK / 4; kc++)
+                        {
+                            int kl = (4 * kc) + kq;
+                            bool ok = yOk != 0 && ((rMask[p] >> (kl % (MODE == 0 ? KW : taps))) & 1) != 0;
+                            AsyncCopy.Float(smem, at + ((kc ^ swB) * 4), a, ta + WgAOffset(MODE, KW, kl, h, w, oh, ow, taps, twP), ok);
+                        }
                     }
                 }
                 else
                 {
-                    int ta = ptrA + (tile * (WgK / taps) * oh * ow);
-                    int tb = ptrB + (tile * (WgK / taps) * c * KH * KW);
+                    int iy = rowY + ky;
+                    int yOk = MODE != 0 || (rowBase >= 0 && iy >= 0 && iy < h) ? 1 : 0;
+                    int ta = MODE == 0 ? rowBase + (icb * (WgK / KW) * h * w) + (iy * w) + rowX : ptrA + (tile * (WgK / taps) * oh * ow);
                     for (int kl = 0; kl < WgK; kl++)
                     {
-                        bool ok = ((maskA >> (kl % taps)) & 1) != 0;
-                        nextA[kl] = ok ? a[ta + ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP)] : 0f;
+                        bool ok = yOk != 0 && ((maskA >> (kl % (MODE == 0 ? KW : taps))) & 1) != 0;
+                        nextA[kl] = ok ? a[ta + WgAOffset(MODE, KW, kl, h, w, oh, ow, taps, twP)] : 0f;
                     }
-                    for (int i = 0; i < 16; i++)
+                }
+                int tb = MODE == 0 ? ptrB + (icb * (WgK / KW) * KH * KW) + (ky * KW) : ptrB + (tile * (WgK / taps) * c * KH * KW);
+                for (int i = 0; i < 16; i++)
+                {
+                    int src = WgBSource(MODE, KH, KW, S, tb, i, kq, (i >> 3) == 0 ? okB0 : okB1, colStrideB, c, khF, kwF);
+                    if (RING != 0)
                     {
-                        int kl = (4 * (i & 7)) + kq;
-                        int j = kl % taps;
-                        int jh = j / twP;
-                        int jw = j - (jh * twP);
-                        bool ok = ((i >> 3) == 0 ? okB0 : okB1) != 0 && khF + (jh * S) < KH && kwF + (jw * S) < KW;
-                        nextB[i] = ok ? b[tb + ((i >> 3) * colStrideB) + ((kl / taps) * c * KH * KW) + (jh * S * KW) + (jw * S)] : 0f;
+                        AsyncCopy.Float(smem, ring + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4), b, src >= 0 ? src : 0, src >= 0);
+                    }
+                    else
+                    {
+                        nextB[i] = src >= 0 ? b[src] : 0f;
                     }
                 }
             }
-            if (u > 0)
+            if (RING != 0)
             {
-                // Tile u - 1: this warpgroup's 128 rows as two m64n128 halves, four k8 steps each.
+                AsyncCopy.Commit();
+            }
+            if (v >= 0)
+            {
+                // This warpgroup's 128 rows as two m64n128 halves, four k8 steps each.
                 int aTile = origin + stage + (wg * 16 * WgGroup);
                 int bTile = origin + stage + (WgRows * WgK);
                 Wgmma.Fence();
@@ -291,6 +234,10 @@ public static partial class ConvImplicitGemm
                 Wgmma.Commit();
                 Wgmma.Wait(1);
             }
+        }
+        if (RING != 0)
+        {
+            AsyncCopy.Wait(0);
         }
         Wgmma.Wait(0);
         Group.Barrier();
@@ -317,6 +264,25 @@ public static partial class ConvImplicitGemm
             int col = e / WgRows;
             Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[r + (col * (WgRows + 4))]);
         }
+    }
+
+    /// <summary>Offset of k <paramref name="kl"/> of a K tile from an A row's tile base (the fast gather's k order: MODE 0,
+    /// 8 channels x KW kernel columns; MODE 1, 32 / T channels x the T phase taps, which step back through the output map).</summary>
+    private static int WgAOffset(int mode, int kw_, int kl, int h, int w, int oh, int ow, int taps, int twP) =>
+        mode == 0 ? ((kl / kw_) * h * w) + (kl % kw_) : ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP);
+
+    /// <summary>Weight index of B element <paramref name="i"/> of this lane (column col0 + 8 (i / 8), k 4 (i % 8) + kq) in the
+    /// K tile at <paramref name="tileBase"/>, or -1 where it is zero (column past N; MODE 1: tap outside the kernel).</summary>
+    private static int WgBSource(int mode, int kh_, int kw_, int s, int tileBase, int i, int kq, int columnOk, int colStrideB, int c, int khF, int kwF)
+    {
+        int kl = (4 * (i & 7)) + kq;
+        int taps = ((kh_ + s - 1) / s) * ((kw_ + s - 1) / s);
+        int twP = (kw_ + s - 1) / s;
+        int jh = (kl % taps) / twP;
+        int jw = (kl % taps) - (jh * twP);
+        bool ok = columnOk != 0 && (mode == 0 || (khF + (jh * s) < kh_ && kwF + (jw * s) < kw_));
+        int offset = mode == 0 ? ((kl / kw_) * kh_ * kw_) + (kl % kw_) : ((kl / taps) * c * kh_ * kw_) + (jh * s * kw_) + (jw * s);
+        return ok ? tileBase + ((i >> 3) * colStrideB) + offset : -1;
     }
 
     /// <summary>The bounds of one A row of <see cref="Tf32Wg"/>, hoisted out of the K loop: MODE 0, a bit per kernel column kx
