@@ -572,8 +572,6 @@ internal static class ConvLaunch
             g.C, g.K, g.KW, g.S, rows, NarrowForwardChannels, (int)activation, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad);
     }
 
-    /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
-    /// 2 wgrad (grid z = splits).</summary>
     /// <summary>Whether a launch of kernel mode <paramref name="kernelMode"/> whose plan resolved to the 256x128 tile runs
     /// <see cref="ConvImplicitGemm.Tf32Wg"/> (warpgroup MMA): forward and dgrad forms (0, 1), geometry compiled in,
     /// <see cref="ConvSettings.UseWarpgroup"/>, and its shared memory available.</summary>
@@ -582,12 +580,20 @@ internal static class ConvLaunch
 
     private static int WarpgroupRing => ConvSettings.WarpgroupRing ? 1 : 0;
 
+    /// <summary>The warpgroup kernel's VB specialization: 1 where the forward form's weights can be copied 16 bytes at a time
+    /// (cp.async ring, <see cref="ConvSettings.WarpgroupVectorB"/>, weight view on a 16-byte boundary; its per-tile runs are
+    /// then aligned), else 0 (4-byte copies).</summary>
+    private static int WarpgroupVectorB(int kernelMode, ReadOnlyView<float> b) =>
+        kernelMode == 0 && WarpgroupRing == 1 && ConvSettings.WarpgroupVectorB && b.Offset % 4 == 0 ? 1 : 0;
+
     /// <summary>Whether a TF32 launch of kernel mode <paramref name="kernelMode"/> (0 or 1) for <paramref name="g"/> on
     /// <paramref name="launcher"/> runs the warpgroup kernel (the same decision as <see cref="Run"/>; for tests and benchmarks).</summary>
     internal static bool RunsWarpgroup(IKernelLauncher launcher, int kernelMode, in Geometry g) =>
         !(kernelMode == 1 && g.DgradIsGemm) && !PointFits(g) && PlanFor(kernelMode, g).Tile == WideTile && WideFits(kernelMode, g) &&
         WarpgroupFits(launcher, kernelMode, SpecializeGeometry(launcher));
 
+    /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
+    /// 2 wgrad (grid z = splits).</summary>
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
         ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit)
     {
@@ -645,7 +651,8 @@ internal static class ConvLaunch
         {
             var grid = new Dim3((n + ConvImplicitGemm.WgColumns - 1) / ConvImplicitGemm.WgColumns, (m + ConvImplicitGemm.WgRows - 1) / ConvImplicitGemm.WgRows, z);
             ConvImplicitGemm.LaunchTf32Wg(launcher, new LaunchConfig(grid, new Dim3(256), ConvImplicitGemm.Tf32WgSharedBytes(WarpgroupRing)),
-                m, kSplit, hasBias, a, b, biasView, output, kernelMode, g.K, g.KW, s, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, WarpgroupRing);
+                m, kSplit, hasBias, a, b, biasView, output, kernelMode, g.K, g.KW, s, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, WarpgroupRing,
+                WarpgroupVectorB(kernelMode, b));
             return;
         }
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))

@@ -84,6 +84,18 @@ public static class ConvSettings
         var text => throw new ArgumentException($"{WarpgroupRingVariable}: '{text}' is not 0 or 1"),
     };
 
+    /// <summary>Name of the environment variable that sets <see cref="WarpgroupVectorB"/>: 0 or 1.</summary>
+    public const string WarpgroupVectorBVariable = "GANENGINE_CONV_WG_VECB";
+
+    /// <summary>Whether the warpgroup kernel's cp.async ring copies the forward form's weights 16 bytes at a time (where the
+    /// weight view starts on a 16-byte boundary) rather than 4. Starts from <see cref="WarpgroupVectorBVariable"/>, else true.</summary>
+    public static bool WarpgroupVectorB { get; set; } = Environment.GetEnvironmentVariable(WarpgroupVectorBVariable)?.Trim() switch
+    {
+        null or "" or "1" => true,
+        "0" => false,
+        var text => throw new ArgumentException($"{WarpgroupVectorBVariable}: '{text}' is not 0 or 1"),
+    };
+
     private const bool DefaultWarpgroupRing = true;   // H200 session 10, runs 2-4: 4.94-4.97 ms per batch-256 step vs 5.01-5.05 staged through registers
 
     /// <summary><c>auto</c>, <c>off</c>, <c>force</c> or empty (auto); case-insensitive.</summary>

@@ -137,7 +137,11 @@ namespace GanEngine.Kernels.Compiler.Emit
             return name switch
             {
                 // The shared window address of the view is one non-volatile asm (computed once per kernel); each copy adds its byte offset.
-                "Float" => "ge_cp_async4(ge_shared_u32(" + a[0] + ") + 4u * (unsigned int)(" + a[1] + "), " + a[2] + ", " + a[3] + ", " + a[4] + ")",
+                // The two-part form adds its offset to a pointer to the base: ((src + base) + offset) shares the base's address
+                // between copies and folds a constant offset into the instruction.
+                "Float" when a.Count == 6 => "ge_cp_async4(ge_shared_u32(" + a[0] + ") + 4u * (unsigned int)(" + a[1] + "), " + a[2] + " + (" + a[3] + ") + (" + a[4] + "), " + a[5] + ")",
+                "Float" => "ge_cp_async4(ge_shared_u32(" + a[0] + ") + 4u * (unsigned int)(" + a[1] + "), " + a[2] + " + (" + a[3] + "), " + a[4] + ")",
+                "Float4" => "ge_cp_async16(ge_shared_u32(" + a[0] + ") + 4u * (unsigned int)(" + a[1] + "), " + a[2] + " + (" + a[3] + ") + (" + a[4] + "), " + a[5] + ")",
                 "Commit" => "ge_cp_async_commit()",
                 _ => "ge_cp_async_wait(" + a[0] + ")",
             };
@@ -195,11 +199,15 @@ namespace GanEngine.Kernels.Compiler.Emit
             "to_tf32" => "static __device__ __forceinline__ float ge_to_tf32(float x) { unsigned int r; asm(\"cvt.rna.tf32.f32 %0, %1;\" : \"=r\"(r) : \"f\"(x)); return __uint_as_float(r); }\n",
             "bf16_bits" => "static __device__ __forceinline__ unsigned int ge_bf16_bits(float x) { unsigned int b = __float_as_uint(x); if ((b & 0x7fffffffu) > 0x7f800000u) return ((b >> 16) | 0x40u) & 0xffffu; return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16; }\n",
             "pack_bf16" => "static __device__ __forceinline__ unsigned int ge_pack_bf16(float lo, float hi) { return ge_bf16_bits(lo) | (ge_bf16_bits(hi) << 16); }\n",
-            // 4-byte cp.async with zero fill (src-size 0 reads nothing); the wait takes an immediate, so a switch that folds
-            // away for a constant argument (values above 7 wait for all groups).
+            // 4-byte cp.async with zero fill: src-size 0 reads nothing, so an invalid copy's address is never dereferenced and is
+            // not clamped (a clamp, valid ? index : 0, breaks the affine address and stops the compiler from folding a copy's
+            // constant offset into the instruction: about five integer instructions per copy). The wait takes an immediate, so a
+            // switch that folds away for a constant argument (values above 7 wait for all groups).
             "cp_async" =>
-                "static __device__ __forceinline__ void ge_cp_async4(unsigned int d, const float* src, int index, bool valid)\n{\n" +
-                "    asm volatile(\"cp.async.ca.shared.global [%0], [%1], 4, %2;\\n\" :: \"r\"(d), \"l\"(src + (valid ? index : 0)), \"r\"(valid ? 4 : 0) : \"memory\");\n}\n" +
+                "static __device__ __forceinline__ void ge_cp_async4(unsigned int d, const float* src, bool valid)\n{\n" +
+                "    asm volatile(\"cp.async.ca.shared.global [%0], [%1], 4, %2;\\n\" :: \"r\"(d), \"l\"(src), \"r\"(valid ? 4 : 0) : \"memory\");\n}\n" +
+                "static __device__ __forceinline__ void ge_cp_async16(unsigned int d, const float* src, bool valid)\n{\n" +
+                "    asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\\n\" :: \"r\"(d), \"l\"(src), \"r\"(valid ? 16 : 0) : \"memory\");\n}\n" +
                 "static __device__ __forceinline__ void ge_cp_async_commit() { asm volatile(\"cp.async.commit_group;\\n\" ::: \"memory\"); }\n" +
                 "static __device__ __forceinline__ void ge_cp_async_wait(int n)\n{\n" +
                 "    switch (n)\n    {\n" +

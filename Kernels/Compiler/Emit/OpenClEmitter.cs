@@ -141,12 +141,19 @@ namespace GanEngine.Kernels.Compiler.Emit
         public override string AsyncCopy(string name, IReadOnlyList<string> a, ISet<string> needs)
         {
             // Copied at once: commit and wait have nothing to order.
+            if (name == "Float4")
+            {
+                needs.Add("copy16");
+                return "ge_copy16(&(" + a[0] + ")[" + a[1] + "], " + a[2] + ", (" + a[3] + ") + (" + a[4] + "), " + a[5] + ")";
+            }
             if (name != "Float")
             {
                 return "((void)0)";
             }
             needs.Add("copy4");
-            return "ge_copy4(&(" + a[0] + ")[" + a[1] + "], " + a[2] + ", " + a[3] + ", " + a[4] + ")";
+            return a.Count == 6
+                ? "ge_copy4(&(" + a[0] + ")[" + a[1] + "], " + a[2] + ", (" + a[3] + ") + (" + a[4] + "), " + a[5] + ")"
+                : "ge_copy4(&(" + a[0] + ")[" + a[1] + "], " + a[2] + ", " + a[3] + ", " + a[4] + ")";
         }
 
         public override string Wgmma(string name, IReadOnlyList<string> a, ISet<string> needs)
@@ -191,6 +198,7 @@ namespace GanEngine.Kernels.Compiler.Emit
             "atomic_min_f_l" => FloatAtomic("min", "__local", "ge_fmin_f(as_float(seen), v)").Replace("_f___local(", "_f_l("),
             "atomic_cas_f_g" => FloatCas("__global"),
             "atomic_cas_f_l" => FloatCas("__local"),
+            "copy16" => "static inline void ge_copy16(__local float* dst, __global const float* src, int index, bool valid) { for (int i = 0; i < 4; i++) dst[i] = valid ? src[index + i] : 0.0f; }\n",
             "copy4" => "static inline void ge_copy4(__local float* dst, __global const float* src, int index, bool valid) { *dst = valid ? src[index] : 0.0f; }\n",
             "to_tf32" => "static inline float ge_to_tf32(float x) { uint b = as_uint(x); if ((b & 0x7f800000u) == 0x7f800000u) return x; return as_float((b + 0x1000u) & 0xffffe000u); }\n",
             "bf16_bits" => "static inline uint ge_bf16_bits(float x) { uint b = as_uint(x); if ((b & 0x7fffffffu) > 0x7f800000u) return ((b >> 16) | 0x40u) & 0xffffu; return (b + 0x7fffu + ((b >> 16) & 1u)) >> 16; }\n",

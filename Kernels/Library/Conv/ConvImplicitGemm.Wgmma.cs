@@ -55,7 +55,7 @@ public static partial class ConvImplicitGemm
         [Specialization] int MODE, [Specialization] int KH, [Specialization] int KW, [Specialization] int S,
         [Specialization] int GC, [Specialization] int GH, [Specialization] int GW,
         [Specialization] int GOC, [Specialization] int GOH, [Specialization] int GOW, [Specialization] int GPAD,
-        [Specialization] int RING)
+        [Specialization] int RING, [Specialization] int VB)
     {
         int c = GC;
         int h = GH;
@@ -105,6 +105,19 @@ public static partial class ConvImplicitGemm
         int okB1 = col0 + 8 < n ? 1 : 0;
         int ptrB = MODE == 0 ? col0 * (c * KH * KW) : (col0 * KH * KW) + (khF * KW) + kwF;
         int colStrideB = 8 * (MODE == 0 ? c * KH * KW : KH * KW);
+
+        // k = 4 kc + kq splits every fast-gather offset into this lane's part (kq) plus a compile-time part (kc): T and the
+        // kernel widths are powers of two, so no division carries between them. Copies then share one address per row.
+        int laneA = WgAOffset(MODE, KW, kq, h, w, oh, ow, taps, twP);
+        int laneB = WgBOffset(MODE, KH, KW, S, kq, c);
+
+        // VB 1 (MODE 0, RING 1, weights 16-byte aligned): B as 16-byte copies, a quarter of the copy requests. Thread t copies
+        // columns t / 8 + 32 j (j = 0..3), channel chunk t % 8 of the tile (4 kernel columns, contiguous in global and shared
+        // memory): a warp reads 4 whole 128-byte column runs and writes 4 swizzled 128-byte rows.
+        bool vecB = MODE == 0 && RING != 0 && VB != 0;
+        int colV = columnStart + (tid >> 3);
+        int ptrBV = (colV * c * KH * KW) + ((tid & 7) * KH * KW);
+        int storeBV = origin + (WgRows * WgK) + ((tid >> 6) * WgGroup) + (((tid >> 3) & 7) * 32) + (((tid & 7) ^ ((tid >> 3) & 7)) * 4);
 
         // Shared offsets (128-byte swizzle: chunk c of row r at c ^ (r % 8)): A row tid, B elements of this lane (see the remarks).
         int storeA = origin + ((tid >> 3) * WgGroup) + ((tid & 7) * 32);
@@ -187,7 +200,7 @@ public static partial class ConvImplicitGemm
                         {
                             int kl = (4 * kc) + kq;
                             bool ok = yOk != 0 && ((rMask[p] >> (kl % (MODE == 0 ? KW : taps))) & 1) != 0;
-                            AsyncCopy.Float(smem, at + ((kc ^ swB) * 4), a, ta + WgAOffset(MODE, KW, kl, h, w, oh, ow, taps, twP), ok);
+                            AsyncCopy.Float(smem, at + ((kc ^ swB) * 4), a, ta + laneA, WgAOffset(MODE, KW, 4 * kc, h, w, oh, ow, taps, twP), ok);
                         }
                     }
                 }
@@ -203,16 +216,29 @@ public static partial class ConvImplicitGemm
                     }
                 }
                 int tb = MODE == 0 ? ptrB + (icb * (WgK / KW) * KH * KW) + (ky * KW) : ptrB + (tile * (WgK / taps) * c * KH * KW);
-                for (int i = 0; i < 16; i++)
+                if (vecB)
                 {
-                    int src = WgBSource(MODE, KH, KW, S, tb, i, kq, (i >> 3) == 0 ? okB0 : okB1, colStrideB, c, khF, kwF);
-                    if (RING != 0)
+                    int tbV = ptrBV + (icb * (WgK / KW) * KH * KW) + (ky * KW);
+                    for (int j = 0; j < 4; j++)
                     {
-                        AsyncCopy.Float(smem, ring + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4), b, src >= 0 ? src : 0, src >= 0);
+                        AsyncCopy.Float4(smem, ring + storeBV + (j * 4 * WgGroup), b, tbV, j * 32 * c * KH * KW, colV + (32 * j) < n);
                     }
-                    else
+                }
+                else
+                {
+                    for (int i = 0; i < 16; i++)
                     {
-                        nextB[i] = src >= 0 ? b[src] : 0f;
+                        int srcB = tb + laneB + ((i >> 3) * colStrideB);
+                        int offB = WgBOffset(MODE, KH, KW, S, 4 * (i & 7), c);
+                        bool ok = WgBValid(MODE, KH, KW, S, i, kq, (i >> 3) == 0 ? okB0 : okB1, khF, kwF);
+                        if (RING != 0)
+                        {
+                            AsyncCopy.Float(smem, ring + storeB + ((i >> 3) * WgGroup) + (((i & 7) ^ swB) * 4), b, srcB, offB, ok);
+                        }
+                        else
+                        {
+                            nextB[i] = ok ? b[srcB + offB] : 0f;
+                        }
                     }
                 }
             }
@@ -271,18 +297,28 @@ public static partial class ConvImplicitGemm
     private static int WgAOffset(int mode, int kw_, int kl, int h, int w, int oh, int ow, int taps, int twP) =>
         mode == 0 ? ((kl / kw_) * h * w) + (kl % kw_) : ((kl / taps) * oh * ow) - (((kl % taps) / twP) * ow) - ((kl % taps) % twP);
 
-    /// <summary>Weight index of B element <paramref name="i"/> of this lane (column col0 + 8 (i / 8), k 4 (i % 8) + kq) in the
-    /// K tile at <paramref name="tileBase"/>, or -1 where it is zero (column past N; MODE 1: tap outside the kernel).</summary>
-    private static int WgBSource(int mode, int kh_, int kw_, int s, int tileBase, int i, int kq, int columnOk, int colStrideB, int c, int khF, int kwF)
+    /// <summary>Offset of k <paramref name="kl"/> of a K tile from a B column's tile base (MODE 0: 8 channels x KW kernel
+    /// columns of one kernel row; MODE 1: 32 / T channels x the T phase taps, tap j at kernel (khF + s jh, kwF + s jw)).
+    /// Meaningful only where <see cref="WgBValid"/> holds.</summary>
+    private static int WgBOffset(int mode, int kh_, int kw_, int s, int kl, int c)
+    {
+        int taps = ((kh_ + s - 1) / s) * ((kw_ + s - 1) / s);
+        int twP = (kw_ + s - 1) / s;
+        int jh = (kl % taps) / twP;
+        int jw = (kl % taps) - (jh * twP);
+        return mode == 0 ? ((kl / kw_) * kh_ * kw_) + (kl % kw_) : ((kl / taps) * c * kh_ * kw_) + (jh * s * kw_) + (jw * s);
+    }
+
+    /// <summary>Whether B element <paramref name="i"/> of this lane is a weight (column inside N; MODE 1: tap inside the
+    /// kernel) rather than a zero.</summary>
+    private static bool WgBValid(int mode, int kh_, int kw_, int s, int i, int kq, int columnOk, int khF, int kwF)
     {
         int kl = (4 * (i & 7)) + kq;
         int taps = ((kh_ + s - 1) / s) * ((kw_ + s - 1) / s);
         int twP = (kw_ + s - 1) / s;
         int jh = (kl % taps) / twP;
         int jw = (kl % taps) - (jh * twP);
-        bool ok = columnOk != 0 && (mode == 0 || (khF + (jh * s) < kh_ && kwF + (jw * s) < kw_));
-        int offset = mode == 0 ? ((kl / kw_) * kh_ * kw_) + (kl % kw_) : ((kl / taps) * c * kh_ * kw_) + (jh * s * kw_) + (jw * s);
-        return ok ? tileBase + ((i >> 3) * colStrideB) + offset : -1;
+        return columnOk != 0 && (mode == 0 || (khF + (jh * s) < kh_ && kwF + (jw * s) < kw_));
     }
 
     /// <summary>The bounds of one A row of <see cref="Tf32Wg"/>, hoisted out of the K loop: MODE 0, a bit per kernel column kx

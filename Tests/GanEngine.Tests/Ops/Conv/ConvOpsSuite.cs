@@ -324,39 +324,42 @@ public abstract class ConvOpsSuite
 
     /// <summary>The 256x128 TF32 tile of the forward and dgrad forms on warpgroup MMA (<see cref="ConvImplicitGemm.Tf32Wg"/>), forced
     /// where the geometry is compiled in (emulated on the CPU, real <c>wgmma</c> on an H100/H200; OpenCL keeps its one mma.sync
-    /// variant, asserted): 1 to 32 K tiles (an odd count in
-    /// the dgrad of the last case), partial row and column tiles, two column tiles, split-K forward; staged through registers and by the cp.async ring. The weight gradient keeps
-    /// its own plan.</summary>
-    [TestCase(1, 8, 8, 8, 8, 1, false)]
-    [TestCase(1, 8, 8, 8, 8, 1, true)]
-    [TestCase(3, 16, 16, 16, 32, 1, false)]
-    [TestCase(3, 16, 16, 16, 32, 1, true)]
-    [TestCase(9, 16, 16, 16, 24, 1, false)]
-    [TestCase(9, 16, 16, 16, 24, 1, true)]
-    [TestCase(5, 64, 8, 8, 136, 1, false)]
-    [TestCase(5, 64, 8, 8, 136, 1, true)]
-    [TestCase(5, 64, 8, 8, 136, 2, false)]
-    [TestCase(5, 64, 8, 8, 136, 2, true)]
-    public void Warpgroup_MatchesReference(int b, int ic, int h, int w, int oc, int splits, bool ring)
+    /// variant, asserted): 1 to 32 K tiles (an odd count in the dgrad of the last case), partial row and column tiles, two column
+    /// tiles, split-K forward; staged through registers (staging 0), by the cp.async ring with 4-byte weight copies (1) and with
+    /// 16-byte weight copies in the forward form (2). The weight gradient keeps its own plan.</summary>
+    [TestCase(1, 8, 8, 8, 8, 1, 0)]
+    [TestCase(1, 8, 8, 8, 8, 1, 2)]
+    [TestCase(3, 16, 16, 16, 32, 1, 0)]
+    [TestCase(3, 16, 16, 16, 32, 1, 1)]
+    [TestCase(3, 16, 16, 16, 32, 1, 2)]
+    [TestCase(9, 16, 16, 16, 24, 1, 0)]
+    [TestCase(9, 16, 16, 16, 24, 1, 2)]
+    [TestCase(5, 64, 8, 8, 136, 1, 0)]
+    [TestCase(5, 64, 8, 8, 136, 1, 1)]
+    [TestCase(5, 64, 8, 8, 136, 1, 2)]
+    [TestCase(5, 64, 8, 8, 136, 2, 0)]
+    [TestCase(5, 64, 8, 8, 136, 2, 2)]
+    public void Warpgroup_MatchesReference(int b, int ic, int h, int w, int oc, int splits, int staging)
     {
         var shape = new Conv2dShape(b, ic, h, w, oc, 4, 4, 2, 2, 1, 1);
         var geometry = ConvLaunch.Geometry.Of(shape);
-        var saved = (ConvSettings.Warpgroup, ConvSettings.WarpgroupRing);
+        var saved = (ConvSettings.Warpgroup, ConvSettings.WarpgroupRing, ConvSettings.WarpgroupVectorB);
         ConvLaunch.PlanOverride = (md, geo) => geo != geometry ? null : new ConvLaunch.Plan(md == 2 ? 0 : ConvLaunch.WideTile, md == 1 ? 1 : splits, 0);
         ConvSettings.Warpgroup = WarpgroupUse.Force;
-        ConvSettings.WarpgroupRing = ring;
+        ConvSettings.WarpgroupRing = staging != 0;
+        ConvSettings.WarpgroupVectorB = staging == 2;
         try
         {
             bool specialized = _acc.Info.Kind != AcceleratorKind.OpenCL;
             Assert.That(ConvLaunch.RunsWarpgroup(_acc, 0, geometry), Is.EqualTo(specialized), "forward form on the warpgroup kernel");
             Assert.That(ConvLaunch.RunsWarpgroup(_acc, 1, geometry), Is.EqualTo(specialized), "dgrad form on the warpgroup kernel");
-            // The CPU emulates the warpgroup kernel fast (all ten cases in a few seconds here): above the fixture's usual budget.
+            // The CPU emulates the warpgroup kernel fast (all twelve cases in a few seconds here): above the fixture's usual budget.
             RunConv(shape, true, MathMode.Tf32, ConvAlgorithm.ImplicitGemm, _acc.Info.Kind == AcceleratorKind.Cpu ? 12_000_000 : null);
         }
         finally
         {
             ConvLaunch.PlanOverride = null;
-            (ConvSettings.Warpgroup, ConvSettings.WarpgroupRing) = saved;
+            (ConvSettings.Warpgroup, ConvSettings.WarpgroupRing, ConvSettings.WarpgroupVectorB) = saved;
         }
     }
 
