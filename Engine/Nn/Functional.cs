@@ -67,7 +67,8 @@ public static partial class Functional
             if (node.Inputs[0].RequiresGrad)
             {
                 gx = Tensor.Empty(x.Accelerator, x.ShapeArray(), stream);
-                Ops.Conv2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, math);
+                using var pack = Workspace(x, Ops.Conv2d.BackwardInputWorkspaceElements(stream, shape, math));
+                Ops.Conv2d.BackwardInput(stream, shape, dy, w.DenseView, gx.DenseView, pack?.DenseView, math);
             }
             if (!ParametersNeedGrad(node))
             {
@@ -96,7 +97,11 @@ public static partial class Functional
         var math = mode ?? MathSettings.Default;
         var stream = input.Stream;
         var y = Tensor.Empty(input.Accelerator, [shape.Batch, shape.OutChannels, shape.OutHeight, shape.OutWidth], stream);
-        Ops.ConvTranspose2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView, math);
+        using (var pack = Workspace(input, Ops.ConvTranspose2d.ForwardWorkspaceElements(stream, shape, math)))
+        {
+            Ops.ConvTranspose2d.Forward(stream, shape, input.DenseView, weight.DenseView, bias is null ? null : bias.DenseView, y.DenseView,
+                pack?.DenseView, math);
+        }
         return Autograd.Record(y, "ConvTranspose2d", Inputs(input, weight, bias), [input, weight], (node, g) =>
         {
             var x = node.Saved[0];

@@ -127,7 +127,19 @@ public static class Conv2d
 
     /// <summary>Input gradient (dgrad): gradInput = conv_transpose(gradOutput, weight), split by stride phase.</summary>
     public static void BackwardInput(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
-        ArrayView<float> gradInput, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+        ArrayView<float> gradInput, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
+        BackwardInput(launcher, shape, gradOutput, weight, gradInput, null, mode, algorithm);
+
+    /// <summary>Floats of workspace the workspace overload of <see cref="BackwardInput(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm)"/>
+    /// uses on <paramref name="launcher"/> (0: none): the weights packed for 16-byte copies where the warpgroup kernel runs. The
+    /// result does not depend on it (the same values are read).</summary>
+    public static long BackwardInputWorkspaceElements(IKernelLauncher launcher, in Conv2dShape shape, MathMode mode) =>
+        ConvLaunch.DgradPackFloats(launcher, mode, ConvLaunch.Geometry.Of(shape));
+
+    /// <summary>Input gradient with a workspace of <see cref="BackwardInputWorkspaceElements"/> floats (null or too small: the
+    /// weights are read in place, same result).</summary>
+    public static void BackwardInput(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
+        ArrayView<float> gradInput, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Check(gradOutput, shape.OutputElements, nameof(gradOutput));
@@ -138,7 +150,7 @@ public static class Conv2d
             ConvLaunch.DirectDgrad(launcher, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput);
             return;
         }
-        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput, 1, 0);
+        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput, 1, 0, workspace);
     }
 
     /// <summary>Floats of workspace <see cref="BackwardWeight"/> needs for this shape (0: none). A function of the shape only,
@@ -580,6 +592,13 @@ internal static class ConvLaunch
 
     private static int WarpgroupRing => ConvSettings.WarpgroupRing ? 1 : 0;
 
+    /// <summary>Floats of the packed weights with which a dgrad-form launch (conv input gradient, transposed-conv forward) copies
+    /// its weights 16 bytes at a time (<see cref="ConvImplicitGemm.PackDgradWeights"/>), or 0 where it would not use them (not the
+    /// warpgroup kernel, no cp.async ring, <see cref="ConvSettings.WarpgroupVectorB"/> off).</summary>
+    internal static long DgradPackFloats(IKernelLauncher launcher, MathMode mode, in Geometry g) =>
+        mode == MathMode.Tf32 && WarpgroupRing == 1 && ConvSettings.WarpgroupVectorB && RunsWarpgroup(launcher, 1, g)
+            ? ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S) : 0;
+
     /// <summary>The warpgroup kernel's VB specialization: 1 where the forward form's weights can be copied 16 bytes at a time
     /// (cp.async ring, <see cref="ConvSettings.WarpgroupVectorB"/>, weight view on a 16-byte boundary; its per-tile runs are
     /// then aligned), else 0 (4-byte copies).</summary>
@@ -595,7 +614,7 @@ internal static class ConvLaunch
     /// <summary>One implicit GEMM. kernelMode 0 forward, 1 dgrad (grid z = stride phases; MODE 3 when <see cref="Geometry.DgradIsGemm"/>),
     /// 2 wgrad (grid z = splits).</summary>
     internal static void Run(IKernelLauncher launcher, MathMode mode, int kernelMode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
-        ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit)
+        ReadOnlyView<float>? bias, ArrayView<float> output, int splits, int kSplit, ArrayView<float>? dgradPack = null)
     {
         if (kernelMode != 2 && PointFits(g))
         {
@@ -649,10 +668,18 @@ internal static class ConvLaunch
         }
         if (mode == MathMode.Tf32 && tileIndex == WideTile && WarpgroupFits(launcher, kernelMode, spec))
         {
+            int vb = WarpgroupVectorB(kernelMode, b);
+            if (kernelMode == 1 && DgradPackFloats(launcher, mode, g) is > 0 and long need && dgradPack is { } pack && pack.Length >= need)
+            {
+                ConvImplicitGemm.LaunchPackDgradWeights(launcher, new LaunchConfig(new Dim3((int)((need + 255) / 256)), new Dim3(256)),
+                    g.C, g.Oc, g.Pad, b, pack, g.K, g.KW, s);
+                b = pack;
+                vb = 1;
+            }
             var grid = new Dim3((n + ConvImplicitGemm.WgColumns - 1) / ConvImplicitGemm.WgColumns, (m + ConvImplicitGemm.WgRows - 1) / ConvImplicitGemm.WgRows, z);
             ConvImplicitGemm.LaunchTf32Wg(launcher, new LaunchConfig(grid, new Dim3(256), ConvImplicitGemm.Tf32WgSharedBytes(WarpgroupRing)),
                 m, kSplit, hasBias, a, b, biasView, output, kernelMode, g.K, g.KW, s, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.Pad, WarpgroupRing,
-                WarpgroupVectorB(kernelMode, b));
+                vb);
             return;
         }
         if (mode == MathMode.Tf32 && shared <= MaxShared(launcher))

@@ -53,7 +53,18 @@ public static class ConvTranspose2d
 {
     /// <summary>output[n, o, Y, X] = bias[o] + sum over i, y, ky, kx with Y = y s - p + ky of input[n, i, y, x] weight[i, o, ky, kx].</summary>
     public static void Forward(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
-        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+        ReadOnlyView<float>? bias, ArrayView<float> output, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
+        Forward(launcher, shape, input, weight, bias, output, null, mode, algorithm);
+
+    /// <summary>Floats of workspace the workspace overload of <see cref="Forward(IKernelLauncher, in ConvTranspose2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm)"/>
+    /// uses (0: none); see <see cref="Conv2d.BackwardInputWorkspaceElements"/> (the forward is the convolution's input gradient).</summary>
+    public static long ForwardWorkspaceElements(IKernelLauncher launcher, in ConvTranspose2dShape shape, MathMode mode) =>
+        ConvLaunch.DgradPackFloats(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv));
+
+    /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: the weights are
+    /// read in place, same result).</summary>
+    public static void Forward(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         shape.Validate();
         Conv2d.Check(input, shape.InputElements, nameof(input));
@@ -68,7 +79,7 @@ public static class ConvTranspose2d
             ConvLaunch.DirectDgrad(launcher, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output);
             return;
         }
-        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output, 1, 0);
+        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output, 1, 0, workspace);
     }
 
     /// <summary>Input gradient: gradInput = conv2d(gradOutput, weight) (no bias).</summary>

@@ -111,12 +111,14 @@ public static partial class ConvImplicitGemm
         int laneA = WgAOffset(MODE, KW, kq, h, w, oh, ow, taps, twP);
         int laneB = WgBOffset(MODE, KH, KW, S, kq, c);
 
-        // VB 1 (MODE 0, RING 1, weights 16-byte aligned): B as 16-byte copies, a quarter of the copy requests. Thread t copies
-        // columns t / 8 + 32 j (j = 0..3), channel chunk t % 8 of the tile (4 kernel columns, contiguous in global and shared
-        // memory): a warp reads 4 whole 128-byte column runs and writes 4 swizzled 128-byte rows.
-        bool vecB = MODE == 0 && RING != 0 && VB != 0;
+        // VB 1 (RING 1): B as 16-byte copies, a quarter of the copy requests. Thread t copies columns t / 8 + 32 j (j = 0..3),
+        // chunk t % 8 (4 consecutive k) of the tile, contiguous in global and shared memory: a warp reads 4 whole 128-byte
+        // column runs and writes 4 swizzled 128-byte rows. MODE 0 reads the weights (a chunk is one channel's kernel row);
+        // MODE 1 reads them packed by PackDgradWeights ([phase][column][k], zeros at taps outside the kernel).
+        bool vecB = RING != 0 && VB != 0;
         int colV = columnStart + (tid >> 3);
-        int ptrBV = (colV * c * KH * KW) + ((tid & 7) * KH * KW);
+        int ptrBV = MODE == 0 ? (colV * c * KH * KW) + ((tid & 7) * KH * KW) : (z * n * k) + (colV * k) + ((tid & 7) * 4);
+        int colStrideBV = MODE == 0 ? c * KH * KW : k;
         int storeBV = origin + (WgRows * WgK) + ((tid >> 6) * WgGroup) + (((tid >> 3) & 7) * 32) + (((tid & 7) ^ ((tid >> 3) & 7)) * 4);
 
         // Shared offsets (128-byte swizzle: chunk c of row r at c ^ (r % 8)): A row tid, B elements of this lane (see the remarks).
@@ -218,10 +220,10 @@ public static partial class ConvImplicitGemm
                 int tb = MODE == 0 ? ptrB + (icb * (WgK / KW) * KH * KW) + (ky * KW) : ptrB + (tile * (WgK / taps) * c * KH * KW);
                 if (vecB)
                 {
-                    int tbV = ptrBV + (icb * (WgK / KW) * KH * KW) + (ky * KW);
+                    int tbV = ptrBV + (MODE == 0 ? (icb * (WgK / KW) * KH * KW) + (ky * KW) : tile * WgK);
                     for (int j = 0; j < 4; j++)
                     {
-                        AsyncCopy.Float4(smem, ring + storeBV + (j * 4 * WgGroup), b, tbV, j * 32 * c * KH * KW, colV + (32 * j) < n);
+                        AsyncCopy.Float4(smem, ring + storeBV + (j * 4 * WgGroup), b, tbV, j * 32 * colStrideBV, colV + (32 * j) < n);
                     }
                 }
                 else
@@ -290,6 +292,36 @@ public static partial class ConvImplicitGemm
             int col = e / WgRows;
             Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[r + (col * (WgRows + 4))]);
         }
+    }
+
+    /// <summary>Floats of <see cref="PackDgradWeights"/>' output for a convolution of <paramref name="c"/> input and
+    /// <paramref name="oc"/> output channels: the stride phases x the input channels x (output channels x phase taps).</summary>
+    public static long PackedDgradWeightFloats(int c, int oc, int kh, int kw, int s) =>
+        (long)s * s * c * oc * (((kh + s - 1) / s) * ((kw + s - 1) / s));
+
+    /// <summary>The weights of a stride-<c>S</c> convolution laid out as <see cref="Tf32Wg"/>'s dgrad form reads B:
+    /// <c>packed[phase][ci][o T + j] = weight[o][ci][khF + S jh][kwF + S jw]</c> (tap j = (jh, jw) of the phase's T, zero where it
+    /// falls outside the kernel), so that each K tile of a column is 32 consecutive floats and copies 16 bytes at a time.
+    /// Grid over <see cref="PackedDgradWeightFloats"/>, any block size.</summary>
+    [Kernel]
+    public static void PackDgradWeights(int c, int oc, int pad, ReadOnlyView<float> weight, ArrayView<float> packed,
+        [Specialization] int KH, [Specialization] int KW, [Specialization] int S)
+    {
+        int twP = (KW + S - 1) / S;
+        int taps = ((KH + S - 1) / S) * twP;
+        int k = oc * taps;
+        int e = (BlockIdx.X * BlockDim.X) + ThreadIdx.X;
+        if (e >= S * S * c * k)
+        {
+            return;
+        }
+        int z = e / (c * k);
+        int ci = (e / k) % c;
+        int o = (e % k) / taps;
+        int j = e % taps;
+        int ky = (((z / S) + pad) % S) + ((j / twP) * S);
+        int kx = (((z % S) + pad) % S) + ((j % twP) * S);
+        packed[e] = ky < KH && kx < KW ? weight[(((o * c) + ci) * KH * KW) + (ky * KW) + kx] : 0f;
     }
 
     /// <summary>Offset of k <paramref name="kl"/> of a K tile from an A row's tile base (the fast gather's k order: MODE 0,

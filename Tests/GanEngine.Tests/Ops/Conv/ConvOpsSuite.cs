@@ -531,7 +531,8 @@ public abstract class ConvOpsSuite
         var launcher = _acc.DefaultStream;
         using var fws = Poisoned(Conv2d.ForwardWorkspaceElements(shape));
         Conv2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, fws.View, mode, algorithm);
-        Conv2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, mode, algorithm);
+        using var pws = Poisoned(Conv2d.BackwardInputWorkspaceElements(launcher, shape, mode));
+        Conv2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, pws.View, mode, algorithm);
         Conv2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode, algorithm);
         double[] xd = ConvReference.ToDouble(x), wd = ConvReference.ToDouble(wt), gd = ConvReference.ToDouble(g);
         Compare("forward", Download(dy, shape.OutputElements), ConvReference.Conv2dForward(shape, xd, wd, hasBias ? ConvReference.ToDouble(bias) : null), expected);
@@ -559,7 +560,8 @@ public abstract class ConvOpsSuite
         using var dgb = Poisoned(shape.OutChannels);
         using var ws = Poisoned(ConvTranspose2d.BackwardWeightWorkspaceElements(shape));
         var launcher = _acc.DefaultStream;
-        ConvTranspose2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, mode, algorithm);
+        using var pws = Poisoned(ConvTranspose2d.ForwardWorkspaceElements(launcher, shape, mode));
+        ConvTranspose2d.Forward(launcher, shape, dx.ReadOnly, dw.ReadOnly, hasBias ? db.ReadOnly : null, dy.View, pws.View, mode, algorithm);
         using var bws = Poisoned(ConvTranspose2d.BackwardInputWorkspaceElements(shape));
         ConvTranspose2d.BackwardInput(launcher, shape, dg.ReadOnly, dw.ReadOnly, dgx.View, bws.View, mode, algorithm);
         ConvTranspose2d.BackwardWeight(launcher, shape, dx.ReadOnly, dg.ReadOnly, dgw.View, dgb.View, ws.View, mode, algorithm);
