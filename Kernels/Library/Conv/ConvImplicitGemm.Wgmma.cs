@@ -14,7 +14,8 @@ namespace GanEngine.Kernels.Conv;
 /// (<see cref="Wgmma"/>): element (r, k) at <c>(r / 8) 256 + (r % 8) 32 + ((k / 4) ^ (r % 8)) 4 + k % 4</c> from the 1 KiB
 /// aligned origin. RING 0: thread t owns A row t (8 16-byte stores per tile); RING 1: lanes cover 8 rows x 4 k, so a warp's
 /// 4-byte cp.async copies fill 32 distinct banks. B: element i of a thread is column <c>16 warp + lane / 4 + 8 (i / 8)</c>,
-/// k <c>4 (i % 8) + lane % 4</c>. K order within a tile is the fast gather's (MODE 0: 8 channels x KW taps of one kernel
+/// k <c>4 (i % 8) + lane % 4</c>; with VB 1, 16-byte copies of 4 consecutive k instead (weights read directly in MODE 0,
+/// packed per stride phase by <see cref="PackDgradWeights"/> in MODE 1): the kernel is bound by copy requests through L1. K order within a tile is the fast gather's (MODE 0: 8 channels x KW taps of one kernel
 /// row; MODE 1: 32 / T channels x the T phase taps).</para>
 /// <para>Pipelines, one barrier per K tile, one wgmma group left in flight (<c>wait_group 1</c>). RING 0 (three stages):
 /// iteration u stores tile u - 1 (gathered into registers during iteration u - 1), fences it for the async proxy, waits at
