@@ -596,14 +596,17 @@ internal static class ConvLaunch
     /// its weights 16 bytes at a time (<see cref="ConvImplicitGemm.PackDgradWeights"/>), or 0 where it would not use them (not the
     /// warpgroup kernel, no cp.async ring, <see cref="ConvSettings.WarpgroupVectorB"/> off).</summary>
     internal static long DgradPackFloats(IKernelLauncher launcher, MathMode mode, in Geometry g) =>
-        mode == MathMode.Tf32 && WarpgroupRing == 1 && ConvSettings.WarpgroupVectorB && RunsWarpgroup(launcher, 1, g)
+        mode == MathMode.Tf32 && WarpgroupVectorCopies && RunsWarpgroup(launcher, 1, g)
             ? ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S) : 0;
 
     /// <summary>The warpgroup kernel's VB specialization: 1 where the forward form's weights can be copied 16 bytes at a time
     /// (cp.async ring, <see cref="ConvSettings.WarpgroupVectorB"/>, weight view on a 16-byte boundary; its per-tile runs are
     /// then aligned), else 0 (4-byte copies).</summary>
     private static int WarpgroupVectorB(int kernelMode, ReadOnlyView<float> b) =>
-        kernelMode == 0 && WarpgroupRing == 1 && ConvSettings.WarpgroupVectorB && b.Offset % 4 == 0 ? 1 : 0;
+        kernelMode == 0 && WarpgroupVectorCopies && b.Offset % 4 == 0 ? 1 : 0;
+
+    /// <summary>Whether the warpgroup kernel copies weights 16 bytes at a time: the cp.async ring and <see cref="ConvSettings.WarpgroupVectorB"/>.</summary>
+    private static bool WarpgroupVectorCopies => WarpgroupRing == 1 && ConvSettings.WarpgroupVectorB;
 
     /// <summary>Whether a TF32 launch of kernel mode <paramref name="kernelMode"/> (0 or 1) for <paramref name="g"/> on
     /// <paramref name="launcher"/> runs the warpgroup kernel (the same decision as <see cref="Run"/>; for tests and benchmarks).</summary>
@@ -669,7 +672,9 @@ internal static class ConvLaunch
         if (mode == MathMode.Tf32 && tileIndex == WideTile && WarpgroupFits(launcher, kernelMode, spec))
         {
             int vb = WarpgroupVectorB(kernelMode, b);
-            if (kernelMode == 1 && DgradPackFloats(launcher, mode, g) is > 0 and long need && dgradPack is { } pack && pack.Length >= need)
+            // Here the warpgroup kernel runs in TF32: what remains of DgradPackFloats' decision is the copy setting (no second plan lookup).
+            long need = ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S);
+            if (kernelMode == 1 && WarpgroupVectorCopies && dgradPack is { } pack && pack.Length >= need)
             {
                 ConvImplicitGemm.LaunchPackDgradWeights(launcher, new LaunchConfig(new Dim3((int)((need + 255) / 256)), new Dim3(256)),
                     g.C, g.Oc, g.Pad, b, pack, g.K, g.KW, s);
