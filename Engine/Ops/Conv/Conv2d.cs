@@ -332,6 +332,10 @@ internal static class ConvLaunch
         {
             return NarrowForwardHeuristic(g);
         }
+        if (ConvSettings.WavePlans && kernelMode != 2 && WavePlan(kernelMode, g) is { } wave)
+        {
+            return wave;
+        }
         if (kernelMode == 2)
         {
             var tw = TileFor(n, long.MaxValue);
@@ -340,6 +344,42 @@ internal static class ConvLaunch
         var t = TileFor(n, (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile) * z);
         return new Plan(Array.IndexOf(Tiles, t), kernelMode == 0 ? HeuristicForwardSplits(g, t) : 1);
     }
+
+    /// <summary>Blocks of the 256x128 tile (one per SM) that make a wave on an H100/H200 (132 SMs).</summary>
+    private const int WaveBlocks = 128;
+
+    /// <summary>The plan rule of <see cref="ConvSettings.WavePlans"/> for the forward and dgrad forms, or null to fall back to the
+    /// earlier heuristic. It generalizes the tuned table (docs/benchmarks-notes-conv.md) to every width: the 256x128 tile where its
+    /// blocks, with at most <see cref="WideMaxSplits"/> K splits in the forward form, fill a wave (all tuned batch-256 entries);
+    /// otherwise, in the forward form with a long K, 128x128 tiles split toward two waves (the tuned batch-64 entries).</summary>
+    private static Plan? WavePlan(int kernelMode, in Geometry g)
+    {
+        if (kernelMode == 1 && g.DgradIsGemm)
+        {
+            return null;
+        }
+        var (m, n, k, z) = GemmShape(kernelMode, g, 1);
+        if (n <= 64)
+        {
+            return null;
+        }
+        bool splittable = kernelMode == 0 && k >= 2 * MinSplitKForward;
+        if (WideFits(kernelMode, g))
+        {
+            long wide = (long)((n + ConvImplicitGemm.WgColumns - 1) / ConvImplicitGemm.WgColumns) * ((m + ConvImplicitGemm.WgRows - 1) / ConvImplicitGemm.WgRows) * z;
+            int splits = splittable && wide < WaveBlocks ? (int)Math.Min(WideMaxSplits, Math.Min((WaveBlocks + wide - 1) / wide, k / MinSplitKForward)) : 1;
+            if (wide * splits >= WaveBlocks)
+            {
+                return new Plan(WideTile, splits);
+            }
+        }
+        long blocks = (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile);
+        return splittable && blocks < TargetBlocks ? new Plan(0, (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward))) : null;
+    }
+
+    /// <summary>Most K splits the wave rule gives the 256x128 tile (the tuned table's largest is 2; each split adds a pass over the
+    /// output).</summary>
+    private const int WideMaxSplits = 3;
 
     /// <summary>(M, N, K, grid z) of a kernel mode (1 becomes 3 when <see cref="Geometry.DgradIsGemm"/>).</summary>
     internal static (int M, int N, int K, int Z) GemmShape(int kernelMode, in Geometry g, int splits)

@@ -96,6 +96,20 @@ public static class ConvSettings
         var text => throw new ArgumentException($"{WarpgroupVectorBVariable}: '{text}' is not 0 or 1"),
     };
 
+    /// <summary>Name of the environment variable that sets <see cref="WavePlans"/>: 0 or 1.</summary>
+    public const string WavePlansVariable = "GANENGINE_CONV_WAVE_PLANS";
+
+    /// <summary>How shapes without a tuned plan (any width a pruned or grown layer takes) choose theirs: true (the default),
+    /// the forward and dgrad forms take the 256x128 tile wherever its blocks fill about one wave of the GPU and the forward form
+    /// otherwise splits K over 128x128 tiles toward two waves, the rules the tuned table's entries follow; false, the
+    /// earlier heuristic (128-wide tiles, narrower below one wave). Starts from <see cref="WavePlansVariable"/>.</summary>
+    public static bool WavePlans { get; set; } = Environment.GetEnvironmentVariable(WavePlansVariable)?.Trim() switch
+    {
+        null or "" or "1" => true,
+        "0" => false,
+        var text => throw new ArgumentException($"{WavePlansVariable}: '{text}' is not 0 or 1"),
+    };
+
     private const bool DefaultWarpgroupRing = true;   // H200 session 10, runs 2-4: 4.94-4.97 ms per batch-256 step vs 5.01-5.05 staged through registers
 
     /// <summary><c>auto</c>, <c>off</c>, <c>force</c> or empty (auto); case-insensitive.</summary>

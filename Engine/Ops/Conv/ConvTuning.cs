@@ -16,6 +16,9 @@ internal static class ConvTuning
     internal static ConvLaunch.Plan? Lookup(int kernelMode, in ConvLaunch.Geometry g) =>
         Table.TryGetValue(new Key(kernelMode, g.Batch, g.C, g.H, g.W, g.Oc, g.Oh, g.Ow, g.K, g.KW, g.S, g.Pad), out var plan) ? plan : null;
 
+    /// <summary>Every tuned entry (for the test that the plan rule of <see cref="ConvSettings.WavePlans"/> reproduces them).</summary>
+    internal static IEnumerable<KeyValuePair<Key, ConvLaunch.Plan>> Entries => Table;
+
     private static Dictionary<Key, ConvLaunch.Plan> Build()
     {
         var table = new Dictionary<Key, ConvLaunch.Plan>();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using GanEngine.Accelerators;
 using GanEngine.Kernels;
+using GanEngine.Kernels.Conv;
 using GanEngine.Ops;
 
 namespace GanEngine.Bench.Layers;
@@ -31,13 +32,20 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         var best = new List<string>();
         // CONVTUNE_BATCHES (comma-separated) overrides the batches (a quick smoke run on the CPU accelerator: 1).
         var batches = (Environment.GetEnvironmentVariable("CONVTUNE_BATCHES") ?? "256,64").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture));
+        // CONVTUNE_PRUNE (comma-separated ratios, default 0): the layers with every hidden width pruned as `gan bench --prune-ratio`
+        // does (rounded down to a multiple of 8), to check the plan rule on widths the tuned table does not hold.
+        var ratios = (Environment.GetEnvironmentVariable("CONVTUNE_PRUNE") ?? "0").Split(',').Select(r => float.Parse(r, CultureInfo.InvariantCulture)).ToArray();
+        foreach (float ratio in ratios)
         foreach (int batch in batches)
         {
+            int Hidden(int width) => width < 64 ? width : Math.Max(8, (width - (int)MathF.Round(width * ratio)) / 8 * 8);
+            string tag = ratio > 0f ? string.Create(CultureInfo.InvariantCulture, $"-p{ratio}") : "";
             foreach (var l in Layers)
             {
+                int cin = l.Name == "convT1" ? l.In : Hidden(l.In), cout = Hidden(l.Out);
                 var conv = l.Transposed
-                    ? new ConvTranspose2dShape(batch, l.In, l.Size, l.Size, l.Out, l.K, l.K, l.S, l.S, l.P, l.P).AsConv
-                    : new Conv2dShape(batch, l.In, l.Size, l.Size, l.Out, l.K, l.K, l.S, l.S, l.P, l.P);
+                    ? new ConvTranspose2dShape(batch, cin, l.Size, l.Size, cout, l.K, l.K, l.S, l.S, l.P, l.P).AsConv
+                    : new Conv2dShape(batch, cin, l.Size, l.Size, cout, l.K, l.K, l.S, l.S, l.P, l.P);
                 var g = ConvLaunch.Geometry.Of(conv);
                 if (ConvLaunch.PointFits(g))
                 {
@@ -52,7 +60,7 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
                 }
                 foreach (int mode in modes)
                 {
-                    string name = $"convtune-{l.Name}-b{batch}-m{mode}";
+                    string name = $"convtune-{l.Name}-b{batch}{tag}-m{mode}";
                     run(name, () => Sweep(name, mode, g, best));
                 }
             }
@@ -126,6 +134,8 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         using var dW = accelerator.Allocate<float>(randomArray((int)weight));
         using var output = accelerator.Allocate<float>((int)outLength);
         using var ws = accelerator.Allocate<float>((int)Math.Max(1, outLength * maxSplits));
+        // The dgrad form's packed weights (16-byte copies of the warpgroup kernel), as the autograd functions pass them.
+        using var pack = accelerator.Allocate<float>((int)Math.Max(1, ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S)));
         var stream = accelerator.DefaultStream;
         void Launch()
         {
@@ -135,7 +145,7 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
                     ConvLaunch.Forward(stream, MathMode.Tf32, g, dBig.ReadOnly, dW.ReadOnly, null, output.View, ws.View);
                     break;
                 case 1:
-                    ConvLaunch.Run(stream, MathMode.Tf32, 1, g, dSmall.ReadOnly, dW.ReadOnly, null, output.View, 1, 0);
+                    ConvLaunch.Run(stream, MathMode.Tf32, 1, g, dSmall.ReadOnly, dW.ReadOnly, null, output.View, 1, 0, pack.View);
                     break;
                 default:
                     ConvLaunch.Wgrad(stream, MathMode.Tf32, g, dSmall.ReadOnly, dBig.ReadOnly, output.View, ws.View);

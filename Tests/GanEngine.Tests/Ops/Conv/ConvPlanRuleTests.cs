@@ -1,0 +1,67 @@
+using GanEngine.Ops;
+using NUnit.Framework;
+
+namespace GanEngine.Tests.Ops.Conv;
+
+/// <summary>
+/// The plan rule for shapes without a tuned entry (<see cref="ConvSettings.WavePlans"/>): host-only, no device. It must agree
+/// with what the H200 sweep chose where the sweep ran, so that a pruned or grown layer gets the plan its full-width
+/// neighbour was measured to want.
+/// </summary>
+public sealed class ConvPlanRuleTests
+{
+    [Test]
+    public void WaveRule_ReproducesEveryTunedForwardAndDgradEntry()
+    {
+        bool saved = ConvSettings.WavePlans;
+        ConvSettings.WavePlans = true;
+        try
+        {
+            int checkedEntries = 0;
+            foreach (var (key, tuned) in ConvTuning.Entries)
+            {
+                if (key.Mode == 2)
+                {
+                    continue;   // wgrad keeps the earlier heuristic: its tuned entries are split counts of narrow shapes
+                }
+                var g = new ConvLaunch.Geometry(key.Batch, key.C, key.H, key.W, key.Oc, key.Oh, key.Ow, key.K, key.KW, key.S, key.Pad);
+                Assert.That(ConvLaunch.HeuristicPlan(key.Mode, g), Is.EqualTo(tuned), $"rule vs tuned entry {key}");
+                checkedEntries++;
+            }
+            Assert.That(checkedEntries, Is.EqualTo(6), "forward and dgrad entries in the tuned table");
+        }
+        finally
+        {
+            ConvSettings.WavePlans = saved;
+        }
+    }
+
+    [TestCase(0.1f)]
+    [TestCase(0.25f)]
+    public void WaveRule_GivesPrunedBatch256LayersTheWideTile(float ratio)
+    {
+        // DCGAN-32's D conv2 / conv3 and G's convT2 / convT3 (dgrad form) at batch 256 with their widths pruned as
+        // `gan bench --prune-ratio` does: the full-width layers run the 256x128 (warpgroup) tile, so must these.
+        static int Prune(int width, float r) => (width - (int)MathF.Round(width * r)) / 8 * 8;
+        int w128 = Prune(128, ratio), w256 = Prune(256, ratio), w512 = Prune(512, ratio);
+        var conv2 = new ConvLaunch.Geometry(256, w128, 16, 16, w256, 8, 8, 4, 4, 2, 1);
+        var conv3 = new ConvLaunch.Geometry(256, w256, 8, 8, w512, 4, 4, 4, 4, 2, 1);
+        bool saved = ConvSettings.WavePlans;
+        ConvSettings.WavePlans = true;
+        try
+        {
+            foreach (var g in new[] { conv2, conv3 })
+            {
+                for (int mode = 0; mode <= 1; mode++)
+                {
+                    Assert.That(ConvLaunch.HeuristicPlan(mode, g).Tile, Is.EqualTo(ConvLaunch.WideTile), $"mode {mode} {g}");
+                }
+            }
+            Assert.That(ConvLaunch.HeuristicPlan(0, conv3).Splits, Is.InRange(2, 3), "conv3's forward fills the wave by splitting K");
+        }
+        finally
+        {
+            ConvSettings.WavePlans = saved;
+        }
+    }
+}
