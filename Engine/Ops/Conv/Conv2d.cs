@@ -345,13 +345,14 @@ internal static class ConvLaunch
         return new Plan(Array.IndexOf(Tiles, t), kernelMode == 0 ? HeuristicForwardSplits(g, t) : 1);
     }
 
-    /// <summary>Blocks of the 256x128 tile (one per SM) that make a wave on an H100/H200 (132 SMs).</summary>
-    private const int WaveBlocks = 128;
+    /// <summary>Blocks of the 256x128 tile (one per SM) in one wave of an H100/H200 (132 SMs), and the fewest worth its launch.</summary>
+    private const int WaveBlocks = 132, WideMinBlocks = 64;
 
     /// <summary>The plan rule of <see cref="ConvSettings.WavePlans"/> for the forward and dgrad forms, or null to fall back to the
-    /// earlier heuristic. It generalizes the tuned table (docs/benchmarks-notes-conv.md) to every width: the 256x128 tile where its
-    /// blocks, with at most <see cref="WideMaxSplits"/> K splits in the forward form, fill a wave (all tuned batch-256 entries);
-    /// otherwise, in the forward form with a long K, 128x128 tiles split toward two waves (the tuned batch-64 entries).</summary>
+    /// earlier heuristic. It generalizes the H200 sweeps (docs/benchmarks-notes-conv.md, "Plans for any width") to every width:
+    /// the 256x128 tile wherever it gets at least half a wave of blocks, the forward form splitting K by the largest power of two
+    /// that keeps them within one wave (a block more than a wave costs a second one: 144 blocks ran 1.37x slower than 96);
+    /// otherwise, in the forward form with a long K, 128x128 tiles split toward two waves.</summary>
     private static Plan? WavePlan(int kernelMode, in Geometry g)
     {
         if (kernelMode == 1 && g.DgradIsGemm)
@@ -367,8 +368,12 @@ internal static class ConvLaunch
         if (WideFits(kernelMode, g))
         {
             long wide = (long)((n + ConvImplicitGemm.WgColumns - 1) / ConvImplicitGemm.WgColumns) * ((m + ConvImplicitGemm.WgRows - 1) / ConvImplicitGemm.WgRows) * z;
-            int splits = splittable && wide < WaveBlocks ? (int)Math.Min(WideMaxSplits, Math.Min((WaveBlocks + wide - 1) / wide, k / MinSplitKForward)) : 1;
-            if (wide * splits >= WaveBlocks)
+            int splits = 1;
+            while (splittable && wide * splits * 2 <= WaveBlocks && k / (splits * 2) >= MinSplitKForward)
+            {
+                splits *= 2;
+            }
+            if (wide * splits >= WideMinBlocks)
             {
                 return new Plan(WideTile, splits);
             }
@@ -376,10 +381,6 @@ internal static class ConvLaunch
         long blocks = (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile);
         return splittable && blocks < TargetBlocks ? new Plan(0, (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward))) : null;
     }
-
-    /// <summary>Most K splits the wave rule gives the 256x128 tile (the tuned table's largest is 2; each split adds a pass over the
-    /// output).</summary>
-    private const int WideMaxSplits = 3;
 
     /// <summary>(M, N, K, grid z) of a kernel mode (1 becomes 3 when <see cref="Geometry.DgradIsGemm"/>).</summary>
     internal static (int M, int N, int K, int Z) GemmShape(int kernelMode, in Geometry g, int splits)

@@ -37,8 +37,11 @@ internal static class ConvTuning
         // conv4 (512 -> 1 channel, 4x4 -> 1x1) has no entries: it runs the point kernels (ConvLaunch.PointFits), which take no plan.
         Add(table, 2, 256, 512, 4, 4, 128, 1, 1, 4, 4, 1, 0, 1, 1);      // convT1 wgrad: 128x128/s1 0.0245 -> 128x64/s1 0.0192 ms
         Add(table, 2, 64, 3, 32, 32, 128, 16, 16, 4, 4, 2, 1, 1, 256);   // conv1 / convT4 wgrad: 128x64/s32 0.0488 -> s256 0.0209 ms
-        Add(table, 0, 64, 128, 16, 16, 256, 8, 8, 4, 4, 2, 1, 0, 4);     // conv2 fwd / convT3 input grad: 128x64/s2 0.0771 -> 128x128/s4 0.0615 ms
-        Add(table, 0, 64, 256, 8, 8, 512, 4, 4, 4, 4, 2, 1, 0, 8);       // conv3 fwd / convT2 input grad: 128x64/s4 0.0774 -> 128x128/s8 0.0615 ms
+        // Session 12 sweep (docs/results/2026-11-21-h200-session12/run1/convtune.log): at batch 64 the warpgroup kernel (since session
+        // 10) beats the 128x128 tile these entries held before (0.0615 / 0.0615 ms).
+        Add(table, 0, 64, 128, 16, 16, 256, 8, 8, 4, 4, 2, 1, 4, 4);     // conv2 fwd / convT3 input grad: 128x128/s4 0.0615 -> 256x128/s4 0.0454 ms
+        Add(table, 0, 64, 256, 8, 8, 512, 4, 4, 4, 4, 2, 1, 4, 8);       // conv3 fwd / convT2 input grad: 128x128/s8 0.0618 -> 256x128/s8 0.0450 ms
+        Add(table, 1, 64, 128, 16, 16, 256, 8, 8, 4, 4, 2, 1, 4, 1);     // conv2 input grad / convT3 fwd: 128x64 0.0617 -> 256x128 0.0568 ms
         Add(table, 2, 64, 512, 4, 4, 128, 1, 1, 4, 4, 1, 0, 1, 1);       // convT1 wgrad: 128x128/s1 0.0135 -> 128x64/s1 0.0116 ms
         return table;
     }
