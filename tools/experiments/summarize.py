@@ -8,6 +8,8 @@ speed (step time, total time), and the step time just before and after pruning a
 import csv
 import json
 import os
+import re
+import statistics
 import sys
 
 
@@ -23,6 +25,7 @@ def mean(xs):
 
 def main():
     rows = []
+    seeds = []   # (config, FID, classes, step ms, step ratio at pruning, FLOPs ratio) per run
     for run in sys.argv[1:]:
         m = read_csv(os.path.join(run, "metrics.csv"))
         ev = json.load(open(os.path.join(run, "eval.json"))) if os.path.exists(os.path.join(run, "eval.json")) else None
@@ -51,6 +54,9 @@ def main():
             t0, t1 = mean([float(r["step_ms"]) for r in before]), mean([float(r["step_ms"]) for r in after])
             f0, f1 = mean([float(r["step_gflop_per_image"]) for r in before]), mean([float(r["step_gflop_per_image"]) for r in after])
             prune = f"{t1 / t0:.3f} (FLOPs {f1 / f0:.3f})"
+        seeds.append((re.sub(r"-s\d+$", "", os.path.basename(os.path.normpath(run))),
+                      gen["Fid"] if gen else float("nan"), gen["ClassesCovered"] if gen else 0, mean(tail),
+                      t1 / t0 if prune_steps else float("nan"), f1 / f0 if prune_steps else float("nan")))
         rows.append({
             "run": os.path.basename(os.path.normpath(run)),
             "fid": f"{gen['Fid']:.2f}" if gen else "-",
@@ -68,6 +74,28 @@ def main():
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['run']} | {r['fid']} | {r['fid_real']} | {r['classes']} | {r['conf']} | {r['params']} | {r['gflop']} | {r['mean_gflop']} | {r['step_ms']} | {r['total_s']} | {r['prune']} |")
+    print_seed_table(seeds)
+
+
+def print_seed_table(seeds):
+    """Runs named CONFIG-sN (run.sh with SEEDS) grouped per config: FID mean, sample standard deviation and range, the
+    fewest classes covered, and the step-time ratio at pruning averaged over the seeds."""
+    configs = {}
+    for row in seeds:
+        configs.setdefault(row[0], []).append(row)
+    if not any(len(v) > 1 for v in configs.values()):
+        return
+    print()
+    print("| config | seeds | FID mean | FID sd | FID min - max | fewest classes | step ms (last 20%) | step time after/before pruning (FLOPs) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, v in configs.items():
+        fids = [r[1] for r in v if r[1] == r[1]]
+        sd = statistics.stdev(fids) if len(fids) > 1 else float("nan")
+        ratios = [r[4] for r in v if r[4] == r[4]]
+        flops = [r[5] for r in v if r[5] == r[5]]
+        prune = f"{mean(ratios):.3f} ({mean(flops):.3f})" if ratios else "-"
+        print(f"| {name} | {len(v)} | {mean(fids):.1f} | {sd:.1f} | {min(fids):.1f} - {max(fids):.1f} | {min(r[2] for r in v)}/10 | "
+              f"{mean([r[3] for r in v]):.2f} | {prune} |")
 
 
 if __name__ == "__main__":
