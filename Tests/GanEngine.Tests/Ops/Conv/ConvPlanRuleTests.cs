@@ -36,6 +36,27 @@ public sealed class ConvPlanRuleTests
         }
     }
 
+    [TestCase(256, 128)]
+    [TestCase(256, 112)]
+    [TestCase(64, 128)]
+    [TestCase(64, 96)]
+    public void WaveRule_SplitsTheNarrowWeightGradientIntoSmallChunks(int batch, int width)
+    {
+        // DCGAN-32's conv1 (3 -> width channels, 32x32 -> 16x16): a one-tile gradient over K = batch x 256 pixels; the
+        // sweeps measured 256 splits best at full width (tuned entries) and at pruned widths (session 12, run 1).
+        var g = new ConvLaunch.Geometry(batch, 3, 32, 32, width, 16, 16, 4, 4, 2, 1);
+        bool saved = ConvSettings.WavePlans;
+        ConvSettings.WavePlans = true;
+        try
+        {
+            Assert.That(ConvLaunch.WgradSplit(g).Splits, Is.EqualTo(256));
+        }
+        finally
+        {
+            ConvSettings.WavePlans = saved;
+        }
+    }
+
     [TestCase(0.1f)]
     [TestCase(0.25f)]
     public void WaveRule_GivesPrunedBatch256LayersTheWideTile(float ratio)
