@@ -10,30 +10,33 @@ namespace GanEngine.Tests.Ops.Conv;
 /// </summary>
 public sealed class ConvPlanRuleTests
 {
+    private bool _saved;
+
+    [SetUp]
+    public void UseWaveRule()
+    {
+        _saved = ConvSettings.WavePlans;
+        ConvSettings.WavePlans = true;
+    }
+
+    [TearDown]
+    public void Restore() => ConvSettings.WavePlans = _saved;
+
     [Test]
     public void WaveRule_ReproducesEveryTunedForwardAndDgradEntry()
     {
-        bool saved = ConvSettings.WavePlans;
-        ConvSettings.WavePlans = true;
-        try
+        int checkedEntries = 0;
+        foreach (var (key, tuned) in ConvTuning.Entries)
         {
-            int checkedEntries = 0;
-            foreach (var (key, tuned) in ConvTuning.Entries)
+            if (key.Mode == 2)
             {
-                if (key.Mode == 2)
-                {
-                    continue;   // wgrad keeps the earlier heuristic: its tuned entries are split counts of narrow shapes
-                }
-                var g = new ConvLaunch.Geometry(key.Batch, key.C, key.H, key.W, key.Oc, key.Oh, key.Ow, key.K, key.KW, key.S, key.Pad);
-                Assert.That(ConvLaunch.HeuristicPlan(key.Mode, g), Is.EqualTo(tuned), $"rule vs tuned entry {key}");
-                checkedEntries++;
+                continue;   // wgrad keeps the earlier heuristic: its tuned entries are split counts of narrow shapes
             }
-            Assert.That(checkedEntries, Is.EqualTo(7), "forward and dgrad entries in the tuned table");
+            var g = new ConvLaunch.Geometry(key.Batch, key.C, key.H, key.W, key.Oc, key.Oh, key.Ow, key.K, key.KW, key.S, key.Pad);
+            Assert.That(ConvLaunch.HeuristicPlan(key.Mode, g), Is.EqualTo(tuned), $"rule vs tuned entry {key}");
+            checkedEntries++;
         }
-        finally
-        {
-            ConvSettings.WavePlans = saved;
-        }
+        Assert.That(checkedEntries, Is.EqualTo(7), "forward and dgrad entries in the tuned table");
     }
 
     [TestCase(256, 128)]
@@ -45,16 +48,7 @@ public sealed class ConvPlanRuleTests
         // DCGAN-32's conv1 (3 -> width channels, 32x32 -> 16x16): a one-tile gradient over K = batch x 256 pixels; the
         // sweeps measured 256 splits best at full width (tuned entries) and at pruned widths (session 12, run 1).
         var g = new ConvLaunch.Geometry(batch, 3, 32, 32, width, 16, 16, 4, 4, 2, 1);
-        bool saved = ConvSettings.WavePlans;
-        ConvSettings.WavePlans = true;
-        try
-        {
-            Assert.That(ConvLaunch.WgradSplit(g).Splits, Is.EqualTo(256));
-        }
-        finally
-        {
-            ConvSettings.WavePlans = saved;
-        }
+        Assert.That(ConvLaunch.WgradSplit(g).Splits, Is.EqualTo(256));
     }
 
     [TestCase(0.1f)]
@@ -67,23 +61,14 @@ public sealed class ConvPlanRuleTests
         int w128 = Prune(128, ratio), w256 = Prune(256, ratio), w512 = Prune(512, ratio);
         var conv2 = new ConvLaunch.Geometry(256, w128, 16, 16, w256, 8, 8, 4, 4, 2, 1);
         var conv3 = new ConvLaunch.Geometry(256, w256, 8, 8, w512, 4, 4, 4, 4, 2, 1);
-        bool saved = ConvSettings.WavePlans;
-        ConvSettings.WavePlans = true;
-        try
+        foreach (var g in new[] { conv2, conv3 })
         {
-            foreach (var g in new[] { conv2, conv3 })
+            for (int mode = 0; mode <= 1; mode++)
             {
-                for (int mode = 0; mode <= 1; mode++)
-                {
-                    Assert.That(ConvLaunch.HeuristicPlan(mode, g).Tile, Is.EqualTo(ConvLaunch.WideTile), $"mode {mode} {g}");
-                }
+                Assert.That(ConvLaunch.HeuristicPlan(mode, g).Tile, Is.EqualTo(ConvLaunch.WideTile), $"mode {mode} {g}");
             }
-            // conv3's forward fills the wave by splitting K, but never past it: (456 or 384 channels) 4 or 3 x 16 blocks, x 2.
-            Assert.That(ConvLaunch.HeuristicPlan(0, conv3).Splits, Is.EqualTo(2), "conv3's forward splits K within one wave");
         }
-        finally
-        {
-            ConvSettings.WavePlans = saved;
-        }
+        // conv3's forward fills the wave by splitting K, but never past it: (456 or 384 channels) 4 or 3 x 16 blocks, x 2.
+        Assert.That(ConvLaunch.HeuristicPlan(0, conv3).Splits, Is.EqualTo(2), "conv3's forward splits K within one wave");
     }
 }
