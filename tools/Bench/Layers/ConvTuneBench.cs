@@ -76,7 +76,7 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
     private static List<ConvLaunch.Plan> Candidates(int mode, in ConvLaunch.Geometry g)
     {
         var (m, n, k, z) = ConvLaunch.GemmShape(mode, g, 1);
-        int[] tiles = n > 64 ? [0, 1] : n > 32 ? [1, 2] : n > 16 ? [1, 2, 3] : [2, 3];
+        int[] tiles = n > 64 ? (mode == 1 ? [0, 1, 2] : [0, 1]) : n > 32 ? [1, 2] : n > 16 ? [1, 2, 3] : [2, 3];
         if (mode == 1 && g.DgradIsGemm)
         {
             tiles = [0, 1];
