@@ -380,13 +380,6 @@ internal static class ConvLaunch
             }
         }
         long blocks = (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile);
-        if (kernelMode == 1)
-        {
-            // The dgrad form cannot split K: below two waves of 128x64 blocks, 128x32 tiles double the blocks (batch-64 conv3:
-            // 128 blocks of 64 K tiles each, 81 us, a fifth of the iteration).
-            long blocks64 = (long)((n + 63) / 64) * ((m + Tile - 1) / Tile) * z;
-            return blocks64 < TargetBlocks ? new Plan(2, 1) : null;
-        }
         return splittable && blocks < TargetBlocks ? new Plan(0, (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward))) : null;
     }
 
