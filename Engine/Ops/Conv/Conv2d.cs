@@ -134,7 +134,7 @@ public static class Conv2d
     /// uses on <paramref name="launcher"/> (0: none): the weights packed for 16-byte copies where the warpgroup kernel runs. The
     /// result does not depend on it (the same values are read).</summary>
     public static long BackwardInputWorkspaceElements(IKernelLauncher launcher, in Conv2dShape shape, MathMode mode) =>
-        ConvLaunch.DgradPackFloats(launcher, mode, ConvLaunch.Geometry.Of(shape));
+        ConvLaunch.DgradWorkspace(launcher, mode, ConvLaunch.Geometry.Of(shape));
 
     /// <summary>Input gradient with a workspace of <see cref="BackwardInputWorkspaceElements"/> floats (null or too small: the
     /// weights are read in place, same result).</summary>
@@ -150,7 +150,7 @@ public static class Conv2d
             ConvLaunch.DirectDgrad(launcher, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput);
             return;
         }
-        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput, 1, 0, workspace);
+        ConvLaunch.Dgrad(launcher, mode, ConvLaunch.Geometry.Of(shape), gradOutput, weight, null, gradInput, workspace);
     }
 
     /// <summary>Floats of workspace <see cref="BackwardWeight"/> needs for this shape (0: none). A function of the shape only,
@@ -380,6 +380,19 @@ internal static class ConvLaunch
             }
         }
         long blocks = (long)((n + Tile - 1) / Tile) * ((m + Tile - 1) / Tile);
+        if (kernelMode == 1)
+        {
+            // The old heuristic's tile, its K split by powers of two toward two waves of 4-warp blocks (batch-64 conv3: 128
+            // blocks of 64 K tiles each, a fifth of the iteration; 128x32 tiles instead were slower, session 12 run 6).
+            var t = TileFor(n, blocks * z);
+            long tiled = (long)((n + TileN(t) - 1) / TileN(t)) * ((m + Tile - 1) / Tile) * z;
+            int dgradSplits = 1;
+            while (tiled * dgradSplits * 2 <= TargetBlocks && k / (dgradSplits * 2) >= MinSplitKForward)
+            {
+                dgradSplits *= 2;
+            }
+            return dgradSplits > 1 ? new Plan(Array.IndexOf(Tiles, t), dgradSplits) : null;
+        }
         return splittable && blocks < TargetBlocks ? new Plan(0, (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward))) : null;
     }
 
@@ -644,6 +657,51 @@ internal static class ConvLaunch
         mode == MathMode.Tf32 && WarpgroupVectorCopies && RunsWarpgroup(launcher, 1, g)
             ? ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S) : 0;
 
+    /// <summary>Workspace floats of the dgrad form (<see cref="Dgrad"/>): the warpgroup kernel's packed weights, or the planes
+    /// of a K split of the <c>mma.sync</c> kernel (<see cref="DgradSplit"/>), or 0. The two never apply together.</summary>
+    internal static long DgradWorkspace(IKernelLauncher launcher, MathMode mode, in Geometry g)
+    {
+        var (splits, _) = DgradSplit(launcher, mode, g);
+        return splits > 1 ? splits * BigLength(g) : DgradPackFloats(launcher, mode, g);
+    }
+
+    private static long BigLength(in Geometry g) => (long)g.Batch * g.C * g.H * g.W;
+
+    /// <summary>The K split of the dgrad form: the plan's count where the launch takes the <c>mma.sync</c> TF32 kernel (the
+    /// only one that splits this form; the warpgroup, FP32 and narrow kernels do not), else (1, 0).</summary>
+    internal static (int Splits, int KSplit) DgradSplit(IKernelLauncher launcher, MathMode mode, in Geometry g)
+    {
+        var plan = PlanFor(1, g);
+        if (mode != MathMode.Tf32 || plan.Splits <= 1 || g.DgradIsGemm || PointFits(g) || plan.Tile is < 0 or >= WideTile)
+        {
+            return (1, 0);
+        }
+        var t = SpecializeGeometry(launcher) == 0 ? Tiles[0] : Tiles[plan.Tile];
+        if (ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk) > MaxShared(launcher))
+        {
+            return (1, 0);
+        }
+        var (_, _, k, _) = GemmShape(1, g, 1);
+        return SplitOf(k, plan.Splits);
+    }
+
+    /// <summary>The dgrad form (the convolution's input gradient, a transposed convolution's forward): split over K into
+    /// <paramref name="workspace"/> and summed in order when <see cref="DgradSplit"/> says so and the workspace holds the planes,
+    /// else one launch (the workspace then holds the warpgroup kernel's packed weights, if it takes them).</summary>
+    internal static void Dgrad(IKernelLauncher launcher, MathMode mode, in Geometry g, ReadOnlyView<float> a, ReadOnlyView<float> b,
+        ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace)
+    {
+        var (splits, kSplit) = DgradSplit(launcher, mode, g);
+        long length = BigLength(g);
+        if (splits > 1 && workspace is { } ws && ws.Length >= splits * length)
+        {
+            Run(launcher, mode, 1, g, a, b, bias, ws, splits, kSplit);
+            ConvImplicitGemm.LaunchSumSplits(launcher, new LaunchConfig(new Dim3((int)((length + 255) / 256)), new Dim3(256)), (int)length, splits, ws, output);
+            return;
+        }
+        Run(launcher, mode, 1, g, a, b, bias, output, 1, 0, workspace);
+    }
+
     /// <summary>The warpgroup kernel's VB specialization: 1 where the forward form's weights can be copied 16 bytes at a time
     /// (cp.async ring, <see cref="ConvSettings.WarpgroupVectorB"/>, weight view on a 16-byte boundary; its per-tile runs are
     /// then aligned), else 0 (4-byte copies).</summary>
@@ -694,6 +752,10 @@ internal static class ConvLaunch
         if (kernelMode == 0)
         {
             kSplit = splits > 1 ? kSplit : k;
+        }
+        else if (kernelMode == 1 && splits > 1)
+        {
+            z *= splits;   // Tf32 only (Dgrad checks it runs): z = split (S S) + phase, kSplit from the caller
         }
         else if (kernelMode != 2)
         {

@@ -59,7 +59,7 @@ public static class ConvTranspose2d
     /// <summary>Floats of workspace the workspace overload of <see cref="Forward(IKernelLauncher, in ConvTranspose2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ReadOnlyView{float}?, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm)"/>
     /// uses (0: none); see <see cref="Conv2d.BackwardInputWorkspaceElements"/> (the forward is the convolution's input gradient).</summary>
     public static long ForwardWorkspaceElements(IKernelLauncher launcher, in ConvTranspose2dShape shape, MathMode mode) =>
-        ConvLaunch.DgradPackFloats(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv));
+        ConvLaunch.DgradWorkspace(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv));
 
     /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: the weights are
     /// read in place, same result).</summary>
@@ -79,7 +79,7 @@ public static class ConvTranspose2d
             ConvLaunch.DirectDgrad(launcher, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output);
             return;
         }
-        ConvLaunch.Run(launcher, mode, 1, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output, 1, 0, workspace);
+        ConvLaunch.Dgrad(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv), input, weight, bias, output, workspace);
     }
 
     /// <summary>Input gradient: gradInput = conv2d(gradOutput, weight) (no bias).</summary>

@@ -291,7 +291,7 @@ public static partial class ConvImplicitGemm
         {
             int r = e % WgRows;
             int col = e / WgRows;
-            Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[r + (col * (WgRows + 4))]);
+            Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, MODE == 1 ? 0 : z, 0, c, h, w, oc, oh, ow, ph, pw, smem[r + (col * (WgRows + 4))]);
         }
     }
 

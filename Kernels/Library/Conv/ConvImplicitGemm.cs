@@ -13,7 +13,8 @@ namespace GanEngine.Kernels.Conv;
 /// <item>MODE 0, forward: M = batch oh ow, N = oc, K = c KH KW. A = input gathered, B[k, o] = weight[o K + k];
 /// C[m, o] -> output[n, o, p] (+ bias[o]). Optionally split over K like MODE 2 (small M N, large K: the 1x1-output
 /// input gradient of DCGAN's first layer): split z writes plane z of a workspace, bias in plane 0.</item>
-/// <item>MODE 1, dgrad, split by stride phase (BlockIdx.Z = (ph, pw)): rows are the input pixels with
+/// <item>MODE 1, dgrad, split by stride phase (BlockIdx.Z = (ph, pw); in <see cref="Tf32"/> also over K, z = split S S + phase,
+/// plane `split` of a workspace, bias in plane 0): rows are the input pixels with
 /// ih = S iq + ph, iw = S jq + pw; only the taps kh = khF + S jh (khF = (ph + pad) mod S) reach them, so
 /// K = oc ceil(KH/S) ceil(KW/S) and no multiply is wasted on the zeros a strided dgrad would insert.
 /// C[m, ic] -> gradInput[n, ic, ih, iw] (+ bias[ic]: transposed convolution's bias).</item>
@@ -226,7 +227,7 @@ public static partial class ConvImplicitGemm
 
     /// <summary>Stores C[row, column] where the mode puts it.</summary>
     private static void Store(int mode, int kh_, int kw_, int s, ArrayView<float> output, ReadOnlyView<float> bias, int hasBias, int row, int column, int rows, int columns,
-        int split, int c, int h, int w, int oc, int oh, int ow, int ph, int pw, float value)
+        int split, int plane, int c, int h, int w, int oc, int oh, int ow, int ph, int pw, float value)
     {
         if (row < rows && column < columns)
         {
@@ -246,7 +247,8 @@ public static partial class ConvImplicitGemm
                 int iq = r / wq;
                 int iy = (iq * s) + ph;
                 int ix = ((r - (iq * wq)) * s) + pw;
-                output[((((n * c) + column) * h) + iy) * w + ix] = hasBias != 0 ? value + bias[column] : value;
+                // Split over K (split > 0 only with a workspace of planes of `plane` floats, summed by SumSplits): bias in plane 0.
+                output[(split * plane) + (((((n * c) + column) * h) + iy) * w) + ix] = hasBias != 0 && split == 0 ? value + bias[column] : value;
             }
             else if (mode == 2)
             {
@@ -308,11 +310,16 @@ public static partial class ConvImplicitGemm
         int rowStart = BlockIdx.Y * (WM * TM * 16);
         int columnStart = BlockIdx.X * (WN * TN * 8);
         int z = BlockIdx.Z;
-        int ph = MODE == 1 ? z / S : 0;
-        int pw = MODE == 1 ? z % S : 0;
-        int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * (m / (((h + S - 1) / S) * ((w + S - 1) / S))) : m;
-        int kBegin = MODE == 2 || MODE == 0 ? z * kSplit : 0;
-        int kEnd = MODE == 2 || MODE == 0 ? KMath.Min(k, kBegin + kSplit) : k;
+        // MODE 1: z = split (S S) + stride phase; the host splits K only by passing kSplit < k with a workspace of planes.
+        int split = MODE == 1 ? z / (S * S) : z;
+        int phase = MODE == 1 ? z - (split * S * S) : 0;
+        int ph = MODE == 1 ? phase / S : 0;
+        int pw = MODE == 1 ? phase % S : 0;
+        int images = MODE == 1 ? m / (((h + S - 1) / S) * ((w + S - 1) / S)) : 0;
+        int plane = images * c * h * w;
+        int rows = MODE == 1 ? PhaseRows(h, ph, S) * PhaseRows(w, pw, S) * images : m;
+        int kBegin = MODE == 3 ? 0 : split * kSplit;
+        int kEnd = MODE == 3 ? k : KMath.Min(k, kBegin + kSplit);
         int tiles = (kEnd - kBegin + BK - 1) / BK;
         int aFloats = (WM * TM) * (BK / 8) * Chunk;
         int stageFloats = aFloats + ((WN * TN / 2) * (BK / 8) * Chunk);
@@ -751,7 +758,7 @@ public static partial class ConvImplicitGemm
         {
             int r = MODE >= 2 ? e / (WN * TN * 8) : e % (WM * TM * 16);
             int col = MODE >= 2 ? e % (WN * TN * 8) : e / (WM * TM * 16);
-            Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, z, c, h, w, oc, oh, ow, ph, pw, smem[(r * rs) + (col * cs)]);
+            Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + r, columnStart + col, rows, n, split, plane, c, h, w, oc, oh, ow, ph, pw, smem[(r * rs) + (col * cs)]);
         }
     }
 
@@ -870,7 +877,7 @@ public static partial class ConvImplicitGemm
         {
             for (int j = 0; j < TN; j++)
             {
-                Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + ty + (i * (BM / TM)), columnStart + tx + (j * (BN / TN)), rows, n, z,
+                Store(MODE, KH, KW, S, output, bias, hasBias, rowStart + ty + (i * (BM / TM)), columnStart + tx + (j * (BN / TN)), rows, n, MODE == 1 ? 0 : z, 0,
                     c, h, w, oc, oh, ow, ph, pw, acc[(i * TN) + j]);
             }
         }

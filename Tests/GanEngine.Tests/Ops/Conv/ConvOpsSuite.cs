@@ -363,6 +363,39 @@ public abstract class ConvOpsSuite
         }
     }
 
+    /// <summary>The dgrad form split over K (the <c>mma.sync</c> TF32 kernel, z = split x phases + phase, planes summed in order), forced:
+    /// the convolution's input gradient and the transposed convolution's forward with bias (added once, in plane 0); the fast gather
+    /// (kernel 4, stride 2) and the generic one (kernel 3), tiles 128x128 / 128x64 / 128x32, uneven splits (5 K tiles in 3). The
+    /// workspace comes from the ops' size functions and is poisoned with NaN, so a plane left unwritten shows.</summary>
+    [TestCase(2, 16, 8, 8, 16, 4, 0, 2)]
+    [TestCase(3, 24, 9, 7, 40, 4, 1, 3)]
+    [TestCase(2, 8, 6, 6, 72, 4, 2, 4)]
+    [TestCase(2, 12, 7, 9, 24, 3, 0, 2)]
+    public void DgradSplit_MatchesReference(int b, int ic, int h, int w, int oc, int kernel, int tile, int splits)
+    {
+        var shape = new Conv2dShape(b, ic, h, w, oc, kernel, kernel, 2, 2, 1, 1);
+        var transposed = new ConvTranspose2dShape(b, oc, shape.OutHeight, shape.OutWidth, ic, kernel, kernel, 2, 2, 1, 1, (h + 2 - kernel) % 2, (w + 2 - kernel) % 2);
+        var geometry = ConvLaunch.Geometry.Of(shape);
+        Assert.That(ConvLaunch.Geometry.Of(transposed.AsConv), Is.EqualTo(geometry), "the transposed shape is the same convolution");
+        ConvLaunch.PlanOverride = (md, geo) => geo == geometry && md == 1 ? new ConvLaunch.Plan(tile, splits) : null;
+        try
+        {
+            // Where the TF32 tile does not fit (NVIDIA OpenCL's 48 KiB), the FP32 kernel runs unsplit: the split is then not exercised.
+            if (ConvLaunch.DgradSplit(_acc, MathMode.Tf32, geometry).Splits <= 1)
+            {
+                Assert.Ignore($"the TF32 tile does not fit {_acc.Info.MaxSharedMemoryPerBlock} bytes of shared memory here: FP32, no split");
+            }
+            // Small enough for the CPU and PoCL fixtures (above their usual budgets, as the warpgroup cases).
+            long? budget = _acc.Info.Kind == AcceleratorKind.Cuda ? null : 4_000_000;
+            RunConv(shape, false, MathMode.Tf32, ConvAlgorithm.ImplicitGemm, budget);
+            RunTranspose(transposed, true, MathMode.Tf32, ConvAlgorithm.ImplicitGemm, budget);
+        }
+        finally
+        {
+            ConvLaunch.PlanOverride = null;
+        }
+    }
+
     /// <summary>Point convolutions (1x1 output, kernel covering the whole input, at most 4 output channels: <see cref="ConvPoint"/>):
     /// forward, input, weight and bias gradients against the reference, through the implicit-GEMM entry points (the CPU
     /// accelerator runs the point kernels too). Odd sizes (reductions that are not multiples of a warp or block), a non-square
@@ -541,9 +574,9 @@ public abstract class ConvOpsSuite
         Compare("bias gradient", Download(dgb, shape.OutChannels), ConvReference.BiasGrad(shape.Batch, shape.OutChannels, shape.OutHeight * shape.OutWidth, gd), MathMode.StrictFp32);
     }
 
-    private void RunTranspose(ConvTranspose2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm)
+    private void RunTranspose(ConvTranspose2dShape shape, bool hasBias, MathMode mode, ConvAlgorithm algorithm, long? maxMacs = null)
     {
-        SkipIfLarge(shape.MacCount, algorithm);
+        SkipIfLarge(shape.MacCount, algorithm, maxMacs);
         var expected = algorithm == ConvAlgorithm.Direct ? MathMode.StrictFp32 : mode;
         var rng = new Random(HashCode.Combine(shape, mode));
         var x = RandomFloats(rng, shape.InputElements);
