@@ -94,6 +94,11 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
             if (mode == 1)
             {
                 list.Add(new ConvLaunch.Plan(t, 1));
+                // K splits of the mma.sync dgrad form (the wave rule's below half a wave), within two waves of blocks.
+                for (int splits = 2; t < ConvLaunch.WideTile && !g.DgradIsGemm && splits <= 8 && blocks * splits <= 600 && k / splits >= 128; splits *= 2)
+                {
+                    list.Add(new ConvLaunch.Plan(t, splits));
+                }
                 continue;
             }
             for (int splits = 1; splits <= 512; splits *= 2)
@@ -133,9 +138,8 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
         using var dSmall = accelerator.Allocate<float>(randomArray((int)small));
         using var dW = accelerator.Allocate<float>(randomArray((int)weight));
         using var output = accelerator.Allocate<float>((int)outLength);
-        using var ws = accelerator.Allocate<float>((int)Math.Max(1, outLength * maxSplits));
-        // The dgrad form's packed weights (16-byte copies of the warpgroup kernel), as the autograd functions pass them.
-        using var pack = accelerator.Allocate<float>((int)Math.Max(1, ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S)));
+        // Split planes of the forward, dgrad or wgrad form (the dgrad form's also hold the warpgroup kernel's packed weights).
+        using var ws = accelerator.Allocate<float>((int)Math.Max(1, Math.Max(outLength * maxSplits, ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S))));
         var stream = accelerator.DefaultStream;
         void Launch()
         {
@@ -145,7 +149,7 @@ internal sealed class ConvTuneBench(Accelerator accelerator, Func<Action, double
                     ConvLaunch.Forward(stream, MathMode.Tf32, g, dBig.ReadOnly, dW.ReadOnly, null, output.View, ws.View);
                     break;
                 case 1:
-                    ConvLaunch.Run(stream, MathMode.Tf32, 1, g, dSmall.ReadOnly, dW.ReadOnly, null, output.View, 1, 0, pack.View);
+                    ConvLaunch.Dgrad(stream, MathMode.Tf32, g, dSmall.ReadOnly, dW.ReadOnly, null, output.View, ws.View);
                     break;
                 default:
                     ConvLaunch.Wgrad(stream, MathMode.Tf32, g, dSmall.ReadOnly, dBig.ReadOnly, output.View, ws.View);
