@@ -71,4 +71,17 @@ public sealed class ConvPlanRuleTests
         // conv3's forward fills the wave by splitting K, but never past it: (456 or 384 channels) 4 or 3 x 16 blocks, x 2.
         Assert.That(ConvLaunch.HeuristicPlan(0, conv3).Splits, Is.EqualTo(2), "conv3's forward splits K within one wave");
     }
+
+    [TestCase(0f)]
+    [TestCase(0.1f)]
+    [TestCase(0.25f)]
+    [TestCase(0.5f)]
+    public void WaveRule_SplitsTheSmallDgradFormOver128x128Tiles(float ratio)
+    {
+        // Batch-64 conv3 / convT2 dgrad form (M 1024, four phases): too few blocks for the wide tile; the H200 sweep (session 12,
+        // run 7) measured 128x128 with 4 K splits best at all four widths.
+        static int Prune(int width, float r) => (width - (int)MathF.Round(width * r)) / 8 * 8;
+        var g = new ConvLaunch.Geometry(64, Prune(256, ratio), 8, 8, Prune(512, ratio), 4, 4, 4, 4, 2, 1);
+        Assert.That(ConvLaunch.HeuristicPlan(1, g), Is.EqualTo(new ConvLaunch.Plan(0, 4)));
+    }
 }
