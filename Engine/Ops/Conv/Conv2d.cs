@@ -131,13 +131,13 @@ public static class Conv2d
         BackwardInput(launcher, shape, gradOutput, weight, gradInput, null, mode, algorithm);
 
     /// <summary>Floats of workspace the workspace overload of <see cref="BackwardInput(IKernelLauncher, in Conv2dShape, ReadOnlyView{float}, ReadOnlyView{float}, ArrayView{float}, ArrayView{float}?, MathMode, ConvAlgorithm)"/>
-    /// uses on <paramref name="launcher"/> (0: none): the weights packed for 16-byte copies where the warpgroup kernel runs. The
-    /// result does not depend on it (the same values are read).</summary>
+    /// uses on <paramref name="launcher"/> (0: none): the weights packed for 16-byte copies where the warpgroup kernel runs, or the
+    /// planes of a split over K where the plan splits the <c>mma.sync</c> kernel (never both).</summary>
     public static long BackwardInputWorkspaceElements(IKernelLauncher launcher, in Conv2dShape shape, MathMode mode) =>
         ConvLaunch.DgradWorkspace(launcher, mode, ConvLaunch.Geometry.Of(shape));
 
     /// <summary>Input gradient with a workspace of <see cref="BackwardInputWorkspaceElements"/> floats (null or too small: the
-    /// weights are read in place, same result).</summary>
+    /// weights are read in place and K is not split; the same result up to the summation order of a split).</summary>
     public static void BackwardInput(IKernelLauncher launcher, in Conv2dShape shape, ReadOnlyView<float> gradOutput, ReadOnlyView<float> weight,
         ArrayView<float> gradInput, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
@@ -369,11 +369,7 @@ internal static class ConvLaunch
         if (WideFits(kernelMode, g))
         {
             long wide = (long)((n + ConvImplicitGemm.WgColumns - 1) / ConvImplicitGemm.WgColumns) * ((m + ConvImplicitGemm.WgRows - 1) / ConvImplicitGemm.WgRows) * z;
-            int splits = 1;
-            while (splittable && wide * splits * 2 <= WaveBlocks && k / (splits * 2) >= MinSplitKForward)
-            {
-                splits *= 2;
-            }
+            int splits = splittable ? PowerOfTwoSplits(wide, k, WaveBlocks) : 1;
             if (wide * splits >= WideMinBlocks)
             {
                 return new Plan(WideTile, splits);
@@ -384,15 +380,22 @@ internal static class ConvLaunch
         {
             // 128x128 tiles, K split by powers of two within two waves of 4-warp blocks (batch-64 conv3 at four widths: 128x128/s4
             // 17-31% faster than the unsplit 128x64 tile, 128x64/s2 2-8%; 128x32 tiles slower, session 12 runs 6-7).
-            long tiled = blocks * z;
-            int dgradSplits = 1;
-            while (tiled * dgradSplits * 2 <= TargetBlocks && k / (dgradSplits * 2) >= MinSplitKForward)
-            {
-                dgradSplits *= 2;
-            }
+            int dgradSplits = PowerOfTwoSplits(blocks * z, k, TargetBlocks);
             return dgradSplits > 1 ? new Plan(0, dgradSplits) : null;
         }
         return splittable && blocks < TargetBlocks ? new Plan(0, (int)Math.Max(1, Math.Min(TargetBlocks / blocks, k / MinSplitKForward))) : null;
+    }
+
+    /// <summary>The largest power-of-two K split that keeps <paramref name="blocks"/> x splits within <paramref name="maxBlocks"/>
+    /// and chunks of at least <see cref="MinSplitKForward"/>.</summary>
+    private static int PowerOfTwoSplits(long blocks, int k, int maxBlocks)
+    {
+        int splits = 1;
+        while (blocks * splits * 2 <= maxBlocks && k / (splits * 2) >= MinSplitKForward)
+        {
+            splits *= 2;
+        }
+        return splits;
     }
 
     /// <summary>(M, N, K, grid z) of a kernel mode (1 becomes 3 when <see cref="Geometry.DgradIsGemm"/>).</summary>
@@ -701,6 +704,16 @@ internal static class ConvLaunch
         Run(launcher, mode, 1, g, a, b, bias, output, 1, 0, workspace);
     }
 
+    /// <summary>Only the <c>mma.sync</c> TF32 kernel reads a K split of the dgrad form from grid z (<see cref="DgradSplit"/> decides
+    /// with the same conditions as <see cref="Run"/>); another kernel would take the split index for a stride phase.</summary>
+    private static void ThrowIfDgradSplit(bool dgradSplit)
+    {
+        if (dgradSplit)
+        {
+            throw new InvalidOperationException("a K split of the dgrad form reached a kernel that does not split it (DgradSplit and Run disagree)");
+        }
+    }
+
     /// <summary>The warpgroup kernel's VB specialization: 1 where the forward form's weights can be copied 16 bytes at a time
     /// (cp.async ring, <see cref="ConvSettings.WarpgroupVectorB"/>, weight view on a 16-byte boundary; its per-tile runs are
     /// then aligned), else 0 (4-byte copies).</summary>
@@ -775,8 +788,10 @@ internal static class ConvLaunch
             ring = 0;
             shared = ConvImplicitGemm.Tf32SharedBytes(t.Wm, t.Wn, t.Tm, t.Tn, Bk);
         }
+        bool dgradSplit = kernelMode == 1 && splits > 1;
         if (mode == MathMode.Tf32 && tileIndex == WideTile && WarpgroupFits(launcher, kernelMode, spec))
         {
+            ThrowIfDgradSplit(dgradSplit);
             int vb = WarpgroupVectorB(kernelMode, b);
             // Here the warpgroup kernel runs in TF32: what remains of DgradPackFloats' decision is the copy setting (no second plan lookup).
             long need = ConvImplicitGemm.PackedDgradWeightFloats(g.C, g.Oc, g.K, g.KW, g.S);
@@ -802,6 +817,7 @@ internal static class ConvLaunch
         }
         else
         {
+            ThrowIfDgradSplit(dgradSplit);
             // Strict FP32 (also TF32 requests on devices with too little shared memory for the tensor-core tile,
             // e.g. NVIDIA's OpenCL platform with 48 KiB: the result is then more accurate than TF32).
             var grid = new Dim3((n + Tile - 1) / Tile, (m + Tile - 1) / Tile, z);

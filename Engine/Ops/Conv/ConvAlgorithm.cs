@@ -100,9 +100,10 @@ public static class ConvSettings
     public const string WavePlansVariable = "GANENGINE_CONV_WAVE_PLANS";
 
     /// <summary>How shapes without a tuned plan (any width a pruned or grown layer takes) choose theirs: true (the default),
-    /// the forward and dgrad forms take the 256x128 tile wherever its blocks fill about one wave of the GPU and the forward form
-    /// otherwise splits K over 128x128 tiles toward two waves, the rules the tuned table's entries follow; false, the
-    /// earlier heuristic (128-wide tiles, narrower below one wave). Starts from <see cref="WavePlansVariable"/>.</summary>
+    /// the wave rule (<c>ConvLaunch.WavePlan</c>: the 256x128 tile from half a wave of blocks, otherwise 128x128 tiles with K
+    /// split toward two waves in the forward and dgrad forms; small K chunks for one-tile weight gradients), which reproduces
+    /// the tuned table's entries; false, the earlier heuristic (128-wide tiles, narrower below one wave, no dgrad split).
+    /// Starts from <see cref="WavePlansVariable"/>.</summary>
     public static bool WavePlans { get; set; } = Environment.GetEnvironmentVariable(WavePlansVariable)?.Trim() switch
     {
         null or "" or "1" => true,

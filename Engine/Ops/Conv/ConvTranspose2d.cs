@@ -62,7 +62,7 @@ public static class ConvTranspose2d
         ConvLaunch.DgradWorkspace(launcher, mode, ConvLaunch.Geometry.Of(shape.AsConv));
 
     /// <summary>Forward with a workspace of <see cref="ForwardWorkspaceElements"/> floats (null or too small: the weights are
-    /// read in place, same result).</summary>
+    /// read in place and K is not split; the same result up to the summation order of a split).</summary>
     public static void Forward(IKernelLauncher launcher, in ConvTranspose2dShape shape, ReadOnlyView<float> input, ReadOnlyView<float> weight,
         ReadOnlyView<float>? bias, ArrayView<float> output, ArrayView<float>? workspace, MathMode mode, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
