@@ -58,6 +58,7 @@ internal static class BenchCommand
         using var accelerator = AcceleratorSelector.Create(device);
         Console.WriteLine($"accelerator: {accelerator}");
         var rows = new List<Row>();
+        int[] gWidths = [], dWidths = [];
         foreach (int batch in batches)
         {
             var config = ConfigLoader.Preset("dcgan32");
@@ -79,7 +80,9 @@ internal static class BenchCommand
                     }
                 }
             }
-            string widthsText = $"G {string.Join("/", ArchitectureEditor.Widths(trainer, NetworkSide.Generator))}, D {string.Join("/", ArchitectureEditor.Widths(trainer, NetworkSide.Discriminator))}";
+            gWidths = ArchitectureEditor.Widths(trainer, NetworkSide.Generator);
+            dWidths = ArchitectureEditor.Widths(trainer, NetworkSide.Discriminator);
+            string widthsText = $"G {string.Join("/", gWidths)}, D {string.Join("/", dWidths)}";
             double gflop = ArchitectureEditor.StepFlopsPerImage(trainer) / 1e9;
             using var real = TensorScope.Own(Tensor.Empty(accelerator, [batch, 3, 32, 32]));
             Philox.Uniform(real.Stream, 99, 0, real.DenseView, real.Length, -1f, 1f);
@@ -106,7 +109,8 @@ internal static class BenchCommand
         {
             LaunchProfile.Print();
         }
-        var peer = RunPeer(peerScript, batches, iterations, warmup);
+        // The peer runs the same widths, so pruned iterations are compared with cuDNN on the same shapes.
+        var peer = RunPeer(peerScript, batches, iterations, warmup, gWidths, dWidths);
         Console.WriteLine();
         Console.WriteLine($"DCGAN-32 training iteration, {math}, wall-clock ms ({iterations} iterations after {warmup} warm-up)");
         Console.WriteLine();
@@ -141,7 +145,7 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static JsonDocument? RunPeer(string? script, int[] batches, int iterations, int warmup)
+    private static JsonDocument? RunPeer(string? script, int[] batches, int iterations, int warmup, int[] gWidths, int[] dWidths)
     {
         if (script == "none")
         {
@@ -157,7 +161,8 @@ internal static class BenchCommand
         var start = new ProcessStartInfo("python3")
         {
             ArgumentList = { script, "--batches", string.Join(',', batches), "--iterations", iterations.ToString(CultureInfo.InvariantCulture),
-                "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--json", output },
+                "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--json", output,
+                "--g-widths", string.Join(',', gWidths), "--d-widths", string.Join(',', dWidths) },
             RedirectStandardOutput = false,
             RedirectStandardError = false,
         };

@@ -11,6 +11,7 @@ and replayed (torch.cuda.graphs, capturable Adam). Wall-clock per iteration = el
 warm-up, with a synchronize at both ends (the host pipeline is part of the cost).
 
     python3 tools/peer/peer_dcgan.py --batches 64,256 --iterations 200 --json peer.json
+    python3 tools/peer/peer_dcgan.py --g-widths 456,224,112 --d-widths 112,224,456   # pruned widths
 """
 import argparse
 import json
@@ -21,20 +22,22 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def generator(latent=128, width=128, channels=3):
+def generator(widths=(512, 256, 128), latent=128, channels=3):
+    a, b, c = widths
     return nn.Sequential(
-        nn.ConvTranspose2d(latent, width * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(width * 4), nn.ReLU(True),
-        nn.ConvTranspose2d(width * 4, width * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 2), nn.ReLU(True),
-        nn.ConvTranspose2d(width * 2, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),
-        nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh())
+        nn.ConvTranspose2d(latent, a, 4, 1, 0, bias=False), nn.BatchNorm2d(a), nn.ReLU(True),
+        nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True),
+        nn.ConvTranspose2d(b, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
+        nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh())
 
 
-def discriminator(width=128, channels=3):
+def discriminator(widths=(128, 256, 512), channels=3):
+    a, b, c = widths
     return nn.Sequential(
-        nn.Conv2d(channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(width * 2, width * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 4), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(width * 4, 1, 4, 1, 0, bias=False))
+        nn.Conv2d(channels, a, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(b, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(c, 1, 4, 1, 0, bias=False))
 
 
 def init(m):
@@ -46,11 +49,11 @@ def init(m):
 
 
 class Step:
-    def __init__(self, batch, capturable):
+    def __init__(self, batch, capturable, g_widths, d_widths):
         dev = "cuda"
         torch.manual_seed(1)
-        self.G = generator().to(dev).apply(init)
-        self.D = discriminator().to(dev).apply(init)
+        self.G = generator(g_widths).to(dev).apply(init)
+        self.D = discriminator(d_widths).to(dev).apply(init)
         self.optG = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999), capturable=capturable)
         self.optD = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999), capturable=capturable)
         self.real = torch.rand(batch, 3, 32, 32, device=dev) * 2 - 1
@@ -101,17 +104,24 @@ def main():
     parser.add_argument("--batches", default="64,256")
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--g-widths", default="512,256,128", help="G's hidden widths (gan bench passes its pruned ones)")
+    parser.add_argument("--d-widths", default="128,256,512", help="D's hidden widths")
     parser.add_argument("--json")
     args = parser.parse_args()
+    g_widths = tuple(int(v) for v in args.g_widths.split(","))
+    d_widths = tuple(int(v) for v in args.d_widths.split(","))
+    if len(g_widths) != 3 or len(d_widths) != 3 or min(g_widths + d_widths) < 1:
+        parser.error("--g-widths and --d-widths take three positive widths each")
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.benchmark = True
-    result = {"peer": f"torch {torch.__version__}, cudnn {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}", "rows": []}
+    result = {"peer": f"torch {torch.__version__}, cudnn {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}",
+              "g_widths": list(g_widths), "d_widths": list(d_widths), "rows": []}
     print("# " + result["peer"])
     for batch in [int(b) for b in args.batches.split(",")]:
-        eager = Step(batch, capturable=False)
+        eager = Step(batch, False, g_widths, d_widths)
         eager_ms = wall_ms(eager, args.iterations, args.warmup)
-        graphed = Step(batch, capturable=True)
+        graphed = Step(batch, True, g_widths, d_widths)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
