@@ -429,6 +429,19 @@ public static partial class ConfigLoader
         {
             yield return ("loss.real_target", $"must be in (0.5, 1], got {Format(c.Loss.RealTarget)}");
         }
+        string? augmentProblem = null;
+        try
+        {
+            GanEngine.Ops.Augment.DiffAugmentPolicy.Parse(c.Augment.Policy ?? "", c.Augment.Translation, c.Augment.Cutout);
+        }
+        catch (ArgumentException e)
+        {
+            augmentProblem = e.Message;
+        }
+        if (augmentProblem is not null)
+        {
+            yield return ("augment", augmentProblem);
+        }
 
         ArchitectureConfig a = c.Architecture;
         if (!(a.SeedFactor > 0f && a.SeedFactor <= 1f))

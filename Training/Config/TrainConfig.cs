@@ -27,6 +27,9 @@ public sealed class TrainConfig
 
     public LossConfig Loss { get; set; } = new();
 
+    /// <summary>Differentiable augmentation of every image D sees (DiffAugment): off by default.</summary>
+    public AugmentConfig Augment { get; set; } = new();
+
     public OptimConfig Optim { get; set; } = new();
 
     public ScheduleConfig Train { get; set; } = new();
@@ -93,6 +96,23 @@ public sealed class LossConfig
 
     /// <summary>D updates per G update.</summary>
     public int DSteps { get; set; } = 1;
+}
+
+/// <summary>
+/// DiffAugment (Zhao et al. 2020): the same random, differentiable transform applied to real and generated
+/// images before D, in D's and G's steps, so that D cannot memorise a small training set. Each image gets its
+/// own draw, from a counter-based stream keyed by the seed and the step (a resumed run draws the same).
+/// </summary>
+public sealed class AugmentConfig
+{
+    /// <summary>Comma-separated transforms: color, translation, cutout (DiffAugment's names), or none.</summary>
+    public string Policy { get; set; } = "none";
+
+    /// <summary>Largest shift as a fraction of the image side (DiffAugment: 0.125).</summary>
+    public float Translation { get; set; } = 0.125f;
+
+    /// <summary>Side of the cutout square as a fraction of the image side (DiffAugment: 0.5).</summary>
+    public float Cutout { get; set; } = 0.5f;
 }
 
 /// <summary>Adam settings of both networks.</summary>

@@ -1,6 +1,7 @@
 using GanEngine.Accelerators;
 using GanEngine.Nn;
 using GanEngine.Ops;
+using GanEngine.Ops.Augment;
 using GanEngine.Ops.Optim;
 using GanEngine.Ops.Rng;
 using GanEngine.Tensors;
@@ -24,6 +25,7 @@ public sealed class GanTrainer : IDisposable
 {
     // Independent Philox streams of one seed: weights, training latents. Keys differ by these salts.
     private const ulong LatentSalt = 0x6c61_7465_6e74_7331;
+    private const ulong AugmentSalt = 0x6175_676d_656e_7431;
 
     private readonly Accelerator _accelerator;
     private readonly AcceleratorStream _stream;
@@ -55,6 +57,7 @@ public sealed class GanTrainer : IDisposable
         DOptimizer = new Adam(D.Parameters(), Hyper(config.Optim.D));
         Loss = GanLosses.Create(config);
         Latents = new PhiloxGenerator(config.Seed ^ LatentSalt);
+        Augmentation = DiffAugmentPolicy.Parse(config.Augment.Policy ?? "", config.Augment.Translation, config.Augment.Cutout);
     }
 
     public TrainConfig Config { get; }
@@ -74,6 +77,9 @@ public sealed class GanTrainer : IDisposable
 
     /// <summary>The adversarial loss (replaceable: issue 5's stage-aware loss plugs in here).</summary>
     public IGanLoss Loss { get; set; }
+
+    /// <summary>The DiffAugment transforms applied to every image D sees in training (identity: none).</summary>
+    public DiffAugmentPolicy Augmentation { get; }
 
     /// <summary>The stream of training latents (its offset is checkpointed).</summary>
     public PhiloxGenerator Latents { get; private set; }
@@ -97,6 +103,8 @@ public sealed class GanTrainer : IDisposable
         Tensor? lossD = null, realLogits = null, fakeLogits = null;
         // The latents of every D step and of the G step, drawn in one launch (the same values as one draw each).
         var latents = SampleLatentBatches(batch, Config.Loss.DSteps + 1);
+        // D sees 2 DSteps + 1 batches per iteration (real and fake per D step, fake in the G step), each augmented.
+        var draws = AugmentDraws(batch, (2 * Config.Loss.DSteps) + 1);
         D.SetRequiresGrad(true);
         for (int k = 0; k < Config.Loss.DSteps; k++)
         {
@@ -107,8 +115,8 @@ public sealed class GanTrainer : IDisposable
                 using var z = latents[k];
                 fake = G.Forward(z);
             }
-            realLogits = D.Forward(real);
-            fakeLogits = D.Forward(fake);
+            realLogits = D.Forward(Augment(real, draws, 2 * k));
+            fakeLogits = D.Forward(Augment(fake, draws, (2 * k) + 1));
             lossD = Loss.Discriminator(realLogits, fakeLogits);
             DOptimizer.ZeroGrad();
             lossD.Backward();
@@ -119,7 +127,7 @@ public sealed class GanTrainer : IDisposable
         {
             using var z = latents[^1];
             using var fake = G.Forward(z);
-            using var logits = D.Forward(fake);
+            using var logits = D.Forward(Augment(fake, draws, 2 * Config.Loss.DSteps));
             lossG = Loss.Generator(logits);
             GOptimizer.ZeroGrad();
             lossG.Backward();
@@ -146,6 +154,40 @@ public sealed class GanTrainer : IDisposable
             _lastValues?.Dispose();
             _lastValues = TensorScope.Own(values);
         }
+    }
+
+    /// <summary>
+    /// The uniforms of this step's augmentations, <paramref name="calls"/> batches of draws in one launch, or null when
+    /// augmentation is off. They come from word <c>Step x words per step</c> of the seed's augmentation stream, so a run
+    /// resumed at a step draws what the uninterrupted run drew (no offset to checkpoint).
+    /// </summary>
+    private Tensor? AugmentDraws(int batch, int calls)
+    {
+        if (Augmentation.IsIdentity)
+        {
+            return null;
+        }
+        int perCall = batch * Kernels.Augment.DiffAugmentKernels.DrawsPerSample;
+        var draws = Tensor.Empty(_accelerator, [calls * perCall], _stream);
+        ulong offset = checked((ulong)Step * (ulong)(calls * perCall));
+        Philox.Uniform(_stream, Config.Seed ^ AugmentSalt, offset, draws.DenseView, draws.Length);
+        return draws;
+    }
+
+    /// <summary>Images as D sees them: augmented with call <paramref name="call"/>'s draws, or unchanged.</summary>
+    private Tensor Augment(Tensor images, Tensor? draws, int call)
+    {
+        if (draws is null)
+        {
+            return images;
+        }
+        int perCall = draws.Length / ((2 * Config.Loss.DSteps) + 1);
+        if (images.Size(0) * Kernels.Augment.DiffAugmentKernels.DrawsPerSample > perCall)
+        {
+            throw new InvalidOperationException($"A batch of {images.Size(0)} images is larger than the configured batch ({Config.Train.Batch}).");
+        }
+        using var slice = draws.Slice(0, call * perCall, perCall);
+        return Functional.DiffAugment(images, slice, Augmentation);
     }
 
     /// <summary>The values kept by the last <see cref="TrainStep"/> with keepValues (waits for the device).</summary>

@@ -68,7 +68,7 @@ public sealed class TrainingRun
 
         using var trainer = new GanTrainer(config, accelerator);
         console.WriteLine($"model: {config.Model.Family} {config.Model.Resolution}x{config.Model.Resolution}, " +
-            $"G {trainer.G.ParameterCount:N0} parameters, D {trainer.D.ParameterCount:N0}; loss {config.Loss.Kind}, batch {config.Train.Batch}, {config.Train.Steps} steps");
+            $"G {trainer.G.ParameterCount:N0} parameters, D {trainer.D.ParameterCount:N0}; loss {config.Loss.Kind}, augment {trainer.Augmentation}, batch {config.Train.Batch}, {config.Train.Steps} steps");
         long startBatch = 0;
         var checkpointPath = Path.Combine(dir, "checkpoints", "latest.ckpt");
         if (resume)

@@ -67,8 +67,8 @@ public readonly record struct DiffAugmentPolicy(bool Color, float Translation, f
     public override string ToString() => IsIdentity ? "none" : string.Join(",", new[]
     {
         Color ? "color" : null,
-        Translation > 0f ? $"translation {Translation:0.###}" : null,
-        Cutout > 0f ? $"cutout {Cutout:0.###}" : null,
+        Translation > 0f ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"translation {Translation:0.###}") : null,
+        Cutout > 0f ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cutout {Cutout:0.###}") : null,
     }.Where(p => p is not null));
 
     private static int Round(float v) => (int)(v + 0.5f);

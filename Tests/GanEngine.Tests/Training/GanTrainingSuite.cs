@@ -129,12 +129,14 @@ public abstract class GanTrainingSuite : AcceleratorSuite
         }
     }
 
-    [TestCase("dcgan", "bce")]
-    [TestCase("sngan-resnet", "hinge")]
-    public void A_steady_state_step_neither_waits_for_the_device_nor_allocates_from_the_driver(string family, string loss)
+    [TestCase("dcgan", "bce", "none")]
+    [TestCase("sngan-resnet", "hinge", "none")]
+    [TestCase("dcgan", "bce", "color,translation,cutout")]
+    public void A_steady_state_step_neither_waits_for_the_device_nor_allocates_from_the_driver(string family, string loss, string augment)
     {
         var config = TinyConfig(family, family == "dcgan" ? 8 : 16, loss);
         config.Loss.DSteps = 2;
+        config.Augment.Policy = augment;
         using var trainer = new GanTrainer(config, Acc);
         using var real = TensorScope.Own(Tensor.Empty(Acc, [config.Train.Batch, 1, config.Model.Resolution, config.Model.Resolution]));
         Philox.Uniform(real.Stream, 3, 0, real.DenseView, real.Length, -1f, 1f);
@@ -178,10 +180,12 @@ public abstract class GanTrainingSuite : AcceleratorSuite
         Assert.That(trainer.Latents.Offset, Is.EqualTo(expectedStream.Offset), "the stream ends where three draws end");
     }
 
-    [Test]
-    public void Resuming_from_a_checkpoint_file_continues_bit_exactly()
+    [TestCase("none")]
+    [TestCase("color,translation,cutout")]
+    public void Resuming_from_a_checkpoint_file_continues_bit_exactly(string augment)
     {
         var config = TinyConfig();
+        config.Augment.Policy = augment;
         var batches = RealBatches(config, 12);
         var straight = Train(config, batches, 0, 6, null, out var straightWeights);
 
@@ -198,6 +202,22 @@ public abstract class GanTrainingSuite : AcceleratorSuite
         {
             File.Delete(path);
         }
+    }
+
+    [Test]
+    public void Augmentation_changes_what_D_sees_and_none_changes_nothing()
+    {
+        var config = TinyConfig();
+        var batches = RealBatches(config, 3);
+        var plain = Train(config, batches, 0, 3, null, out var plainWeights);
+        config.Augment.Policy = "none";
+        Assert.That(Train(config, batches, 0, 3, null, out var noneWeights), Is.EqualTo(plain), "policy none");
+        Assert.That(noneWeights, Is.EqualTo(plainWeights));
+        config.Augment.Policy = "translation,cutout";
+        var augmented = Train(config, batches, 0, 3, null, out var augmentedWeights);
+        Assert.That(augmented[0].RealScore, Is.Not.EqualTo(plain[0].RealScore), "D scores augmented real images");
+        Assert.That(augmentedWeights, Is.Not.EqualTo(plainWeights), "G learns through the augmentation");
+        Assert.That(augmented.All(v => float.IsFinite(v.LossD) && float.IsFinite(v.LossG)));
     }
 
     // Trains steps [from, to) on fixed batches; writes a checkpoint at the end when given a path, or restores from it first.

@@ -197,6 +197,8 @@ public sealed class ConfigLoaderTests
             ("model:\n  family: stylegan\n", "model.family", "must be one of dcgan, sngan-resnet, got 'stylegan'"),
             ("loss:\n  kind: wgan\n", "loss.kind", "must be one of bce, hinge"),
             ("loss:\n  d_steps: 0\n", "loss.d_steps", "must be >= 1"),
+            ("augment:\n  policy: color,flip\n", "augment", "unknown DiffAugment transform 'flip'"),
+            ("augment:\n  policy: translation\n  translation: 1.5\n", "augment", "translation must be in [0, 1)"),
             ("data:\n  dataset: mnsit\n", "data.dataset", "did you mean 'mnist'?"),
             ("data:\n  split: val\n", "data.split", "must be one of all, train, test"),
             ("math: fp16\n", "math", "must be one of tf32, fp32"),
