@@ -24,6 +24,19 @@ public sealed class ConfigLoaderTests
     }
 
     [Test]
+    public void Spgan32IsSpGansScheduleWithNet2WiderAndDiffAugment()
+    {
+        TrainConfig c = ConfigLoader.Preset("spgan32");
+        ConfigLoader.Validate(c);
+        var a = c.Architecture;
+        Assert.That((a.SeedFactor, a.GrowTimes, a.GrowFactor, a.GrowEvery, a.PruneAt, a.PruneRatio, a.GrowRule),
+            Is.EqualTo((0.125f, 3, 2f, 2000, 10000, 0.1f, "net2wider")), "seed 1/8, three doublings at 10/20/30%, 10% pruning at half way");
+        Assert.That(c.Augment.Policy, Is.EqualTo("color,translation,cutout"));
+        Assert.That(c.Loss.Kind, Is.EqualTo("adaptive"));
+        Assert.That(ConfigLoader.Preset("dcgan32").Augment.Policy, Is.EqualTo("none"), "the peer's DCGAN-32 stays unaugmented");
+    }
+
+    [Test]
     public void PresetValues()
     {
         TrainConfig digits = ConfigLoader.Preset("digits");
