@@ -52,12 +52,11 @@ public static class DiffAugmentReference
     {
         ArgumentNullException.ThrowIfNull(g);
         ArgumentNullException.ThrowIfNull(u);
-        var (shift, cut) = (policy.ShiftFor(h, w), policy.CutoutFor(h, w));
+        var cut = policy.CutoutFor(h, w);
         var gGeo = new double[g.Length];
         for (int s = 0; s < n; s++)
         {
-            int ty = DiffAugmentKernels.Shift(u[(s * 8) + 3], shift.Rows), tx = DiffAugmentKernels.Shift(u[(s * 8) + 4], shift.Columns);
-            int top = DiffAugmentKernels.CutStart(u[(s * 8) + 5], h, cut.Rows), left = DiffAugmentKernels.CutStart(u[(s * 8) + 6], w, cut.Columns);
+            var (ty, tx, top, left) = Draws(u, s, h, w, policy);
             for (int ch = 0; ch < c; ch++)
             {
                 for (int y = 0; y < h; y++)
@@ -113,12 +112,11 @@ public static class DiffAugmentReference
 
     private static double[] Geometric(double[] x, float[] u, int n, int c, int h, int w, DiffAugmentPolicy policy)
     {
-        var (shift, cut) = (policy.ShiftFor(h, w), policy.CutoutFor(h, w));
+        var cut = policy.CutoutFor(h, w);
         var y = new double[x.Length];
         for (int s = 0; s < n; s++)
         {
-            int ty = DiffAugmentKernels.Shift(u[(s * 8) + 3], shift.Rows), tx = DiffAugmentKernels.Shift(u[(s * 8) + 4], shift.Columns);
-            int top = DiffAugmentKernels.CutStart(u[(s * 8) + 5], h, cut.Rows), left = DiffAugmentKernels.CutStart(u[(s * 8) + 6], w, cut.Columns);
+            var (ty, tx, top, left) = Draws(u, s, h, w, policy);
             for (int ch = 0; ch < c; ch++)
             {
                 for (int yy = 0; yy < h; yy++)
@@ -134,5 +132,13 @@ public static class DiffAugmentReference
             }
         }
         return y;
+    }
+
+    // Sample s's shift (rows, columns) and the cutout's first row and column, from its uniforms 3-6.
+    private static (int Ty, int Tx, int Top, int Left) Draws(float[] u, int s, int h, int w, DiffAugmentPolicy policy)
+    {
+        var (shift, cut) = (policy.ShiftFor(h, w), policy.CutoutFor(h, w));
+        return (DiffAugmentKernels.Shift(u[(s * 8) + 3], shift.Rows), DiffAugmentKernels.Shift(u[(s * 8) + 4], shift.Columns),
+            DiffAugmentKernels.CutStart(u[(s * 8) + 5], h, cut.Rows), DiffAugmentKernels.CutStart(u[(s * 8) + 6], w, cut.Columns));
     }
 }
