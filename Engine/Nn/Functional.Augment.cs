@@ -40,12 +40,16 @@ public static partial class Functional
             colored = Tensor.Empty(accelerator, shape, stream);
             Ops.Augment.DiffAugment.ColorForward(stream, n, c, h * w, input.DenseView, u.DenseView, sums!.DenseView, colored.DenseView);
         }
-        Tensor y = colored!;
+        Tensor y;
         if (geometric)
         {
             y = Tensor.Empty(accelerator, shape, stream);
             Ops.Augment.DiffAugment.TranslateCutout(stream, n, c, h, w, shift, cut, (colored ?? input).DenseView, u.DenseView, y.DenseView, backward: false);
             colored?.Dispose();
+        }
+        else
+        {
+            y = colored!; // not the identity and not geometric: colour ran
         }
         return Autograd.Record(y, "DiffAugment", [x], [u], (node, g) =>
         {

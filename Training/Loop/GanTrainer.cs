@@ -103,8 +103,7 @@ public sealed class GanTrainer : IDisposable
         Tensor? lossD = null, realLogits = null, fakeLogits = null;
         // The latents of every D step and of the G step, drawn in one launch (the same values as one draw each).
         var latents = SampleLatentBatches(batch, Config.Loss.DSteps + 1);
-        // D sees 2 DSteps + 1 batches per iteration (real and fake per D step, fake in the G step), each augmented.
-        var draws = AugmentDraws(batch, (2 * Config.Loss.DSteps) + 1);
+        var draws = AugmentDraws(batch);
         D.SetRequiresGrad(true);
         for (int k = 0; k < Config.Loss.DSteps; k++)
         {
@@ -127,7 +126,7 @@ public sealed class GanTrainer : IDisposable
         {
             using var z = latents[^1];
             using var fake = G.Forward(z);
-            using var logits = D.Forward(Augment(fake, draws, 2 * Config.Loss.DSteps));
+            using var logits = D.Forward(Augment(fake, draws, AugmentedBatchesPerStep - 1));
             lossG = Loss.Generator(logits);
             GOptimizer.ZeroGrad();
             lossG.Backward();
@@ -156,13 +155,17 @@ public sealed class GanTrainer : IDisposable
         }
     }
 
+    /// <summary>Batches D sees per iteration, each augmented with its own draws: real and fake per D step, fake in the G step.</summary>
+    private int AugmentedBatchesPerStep => (2 * Config.Loss.DSteps) + 1;
+
     /// <summary>
-    /// The uniforms of this step's augmentations, <paramref name="calls"/> batches of draws in one launch, or null when
-    /// augmentation is off. They come from word <c>Step x words per step</c> of the seed's augmentation stream, so a run
+    /// The uniforms of this step's augmentations, <see cref="AugmentedBatchesPerStep"/> batches of draws in one launch,
+    /// or null when augmentation is off. They come from word <c>Step x words per step</c> of the seed's augmentation stream, so a run
     /// resumed at a step draws what the uninterrupted run drew (no offset to checkpoint).
     /// </summary>
-    private Tensor? AugmentDraws(int batch, int calls)
+    private Tensor? AugmentDraws(int batch)
     {
+        int calls = AugmentedBatchesPerStep;
         if (Augmentation.IsIdentity)
         {
             return null;
@@ -181,7 +184,7 @@ public sealed class GanTrainer : IDisposable
         {
             return images;
         }
-        int perCall = draws.Length / ((2 * Config.Loss.DSteps) + 1);
+        int perCall = draws.Length / AugmentedBatchesPerStep;
         if (images.Size(0) * Kernels.Augment.DiffAugmentKernels.DrawsPerSample > perCall)
         {
             throw new InvalidOperationException($"A batch of {images.Size(0)} images is larger than the configured batch ({Config.Train.Batch}).");
