@@ -12,6 +12,12 @@ public readonly record struct MaskedWeightShape(int Rows, int Cols, int Capacity
 
     public int DenseLength => checked(Rows * Cols);
 
+    /// <summary>Entries of W's tile bitmap: one 32-column word per row and word.</summary>
+    public int TileWords => checked(Rows * ((Cols + 31) / 32));
+
+    /// <summary>Entries of W^T's tile bitmap: one 32-row word per column and word.</summary>
+    public int TransposedTileWords => checked(Cols * ((Rows + 31) / 32));
+
     public void Validate()
     {
         if (Rows <= 0) throw new ArgumentException($"Rows must be positive, was {Rows}.", nameof(Rows));
@@ -33,8 +39,15 @@ public readonly record struct MaskedCsr(
     ArrayView<int> RowOrder, ArrayView<int> RowCount,
     ArrayView<int> ColPtr, ArrayView<int> RowIdx, ArrayView<float> TValues, ArrayView<int> TDenseIndex,
     ArrayView<int> ToCsr, ArrayView<int> ColOrder, ArrayView<int> ColCount,
-    ArrayView<ulong> Packed = default, ArrayView<ulong> TPacked = default)
+    ArrayView<ulong> Packed = default, ArrayView<ulong> TPacked = default,
+    ArrayView<int> TileBits = default, ArrayView<int> TilePtr = default, ArrayView<int> TTileBits = default, ArrayView<int> TTilePtr = default)
 {
+    /// <summary>Whether the tile bitmaps are there (W's: words of 32 columns x Rows; W^T's: words of 32 rows x Cols; see
+    /// <see cref="MaskedTensorCoreKernels"/>): <see cref="MaskedSparse.Build"/> writes them, and the tensor-core products read
+    /// them. They depend on the mask only, so <see cref="MaskedSparse.Repack"/> leaves them.</summary>
+    public bool HasTiles => TileBits.Length >= Shape.TileWords && TilePtr.Length >= Shape.TileWords
+        && TTileBits.Length >= Shape.TransposedTileWords && TTilePtr.Length >= Shape.TransposedTileWords;
+
     /// <summary>Whether the packed entries (CSR: value bits &lt;&lt; 32 | column; CSC: value bits &lt;&lt; 32 | row) are there:
     /// <see cref="MaskedSparse.Build"/> and <see cref="MaskedSparse.Repack"/> keep them current, and the v6b SpMM
     /// (<see cref="SpmmSplitTiling"/> layout 5) reads them.</summary>
@@ -83,9 +96,15 @@ public sealed class MaskedCsrStorage : IDisposable
         var colCount = accelerator.Allocate<int>(k);
         var packed = accelerator.Allocate<ulong>(c);
         var tPacked = accelerator.Allocate<ulong>(c);
-        _buffers = [rowPtr, colIdx, values, dense, rowOrder, rowCount, colPtr, rowIdx, tValues, tDense, toCsr, colOrder, colCount, packed, tPacked];
+        var tileBits = accelerator.Allocate<int>(shape.TileWords);
+        var tilePtr = accelerator.Allocate<int>(shape.TileWords);
+        var tTileBits = accelerator.Allocate<int>(shape.TransposedTileWords);
+        var tTilePtr = accelerator.Allocate<int>(shape.TransposedTileWords);
+        _buffers = [rowPtr, colIdx, values, dense, rowOrder, rowCount, colPtr, rowIdx, tValues, tDense, toCsr, colOrder, colCount, packed, tPacked,
+            tileBits, tilePtr, tTileBits, tTilePtr];
         Csr = new MaskedCsr(shape, rowPtr.View, colIdx.View, values.View, dense.View, rowOrder.View, rowCount.View,
-            colPtr.View, rowIdx.View, tValues.View, tDense.View, toCsr.View, colOrder.View, colCount.View, packed.View, tPacked.View);
+            colPtr.View, rowIdx.View, tValues.View, tDense.View, toCsr.View, colOrder.View, colCount.View, packed.View, tPacked.View,
+            tileBits.View, tilePtr.View, tTileBits.View, tTilePtr.View);
     }
 
     public MaskedCsr Csr { get; }
@@ -305,12 +324,13 @@ public readonly record struct SddmmRowTiling(int Threads, int ThreadsPerRow, int
     }
 }
 
-public static class MaskedSparse
+public static partial class MaskedSparse
 {
     private const int Threads = 256;
     private const int MaxGridStrideBlocks = 1024;
 
-    /// <summary>Builds the CSR, its row order and the CSC twin of (weight, mask) on the device (8 launches).
+    /// <summary>Builds the CSR, its row order and the CSC twin of (weight, mask) on the device (8 launches; 9 with the packed
+    /// entries, 11 with the tile bitmaps).
     /// The mask must have at most Shape.Capacity nonzeros.</summary>
     public static void Build(IKernelLauncher launcher, MaskedCsr csr, ReadOnlyView<float> weight, ReadOnlyView<float> mask)
     {
@@ -335,6 +355,12 @@ public static class MaskedSparse
         {
             MaskedSparseKernels.LaunchPackEntries(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, csr.ColIdx, csr.Values, csr.Packed,
                 csr.RowIdx, csr.TValues, csr.TPacked);
+        }
+        if (csr.HasTiles)
+        {
+            MaskedTensorCoreKernels.LaunchBuildTiles(launcher, GridStride(s.TileWords), s.Rows, s.Cols, csr.RowPtr, csr.ColIdx, csr.TileBits, csr.TilePtr);
+            MaskedTensorCoreKernels.LaunchBuildTiles(launcher, GridStride(s.TransposedTileWords), s.Cols, s.Rows, csr.ColPtr, csr.RowIdx,
+                csr.TTileBits, csr.TTilePtr);
         }
     }
 

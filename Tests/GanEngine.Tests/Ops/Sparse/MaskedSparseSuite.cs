@@ -3,6 +3,8 @@ using GanEngine.Accelerators.Cpu;
 using GanEngine.Accelerators.Cuda;
 using GanEngine.Accelerators.OpenCL;
 using GanEngine.Kernels;
+using GanEngine.Kernels.Sparse;
+using GanEngine.Ops;
 using GanEngine.Ops.Reference;
 using GanEngine.Ops.Sparse;
 using NUnit.Framework;
@@ -443,6 +445,184 @@ public abstract class MaskedSparseSuite
             Assert.That(tv[..want.Nnz], Is.EqualTo(want.TValues), "re-packed CSC values");
             double e = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w2, mask, rows, cols, n, x));
             Assert.That(e, Is.LessThanOrEqualTo(Tolerance), "SpMM after re-pack");
+        }
+    }
+
+    /// <summary>The tile bitmaps of W and W^T (<see cref="MaskedCsr.HasTiles"/>), checked exactly against the mask: bit j of
+    /// word w of row r is mask[r, 32 w + j], and the word's position is the row's start plus its kept entries left of 32 w.</summary>
+    [TestCase(37, 53, 0.5)]
+    [TestCase(37, 70, 0.9)]
+    [TestCase(300, 33, 0.0)]
+    [TestCase(64, 96, 0.99)]
+    public void TileBitmaps_AreExact(int rows, int cols, double sparsity)
+    {
+        var rng = new Random(HashCode.Combine(rows, cols, sparsity, 32));
+        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+        using (storage) using (dw) using (dm)
+        {
+            var c = storage.Csr;
+            Assert.That(c.HasTiles, Is.True);
+            _acc.Synchronize();
+            var want = SparseReference.Build(w, mask, rows, cols);
+            var transposed = new float[rows * cols];
+            for (int i = 0; i < rows; i++)
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    transposed[(j * rows) + i] = mask[(i * cols) + j];
+                }
+            }
+            var (bits, tilePtr) = WantTiles(mask, want.RowPtr, rows, cols);
+            var (tBits, tTilePtr) = WantTiles(transposed, want.ColPtr, cols, rows);
+            Assert.Multiple(() =>
+            {
+                Assert.That(Prefix(c.TileBits, bits.Length), Is.EqualTo(bits), "W's bits");
+                Assert.That(Prefix(c.TilePtr, bits.Length), Is.EqualTo(tilePtr), "W's word positions");
+                Assert.That(Prefix(c.TTileBits, tBits.Length), Is.EqualTo(tBits), "W^T's bits");
+                Assert.That(Prefix(c.TTilePtr, tBits.Length), Is.EqualTo(tTilePtr), "W^T's word positions");
+            });
+        }
+    }
+
+    private static (int[] Bits, int[] Ptr) WantTiles(float[] mask, int[] rowPtr, int rows, int cols)
+    {
+        int words = (cols + 31) / 32;
+        var bits = new int[words * rows];
+        var ptr = new int[words * rows];
+        for (int r = 0; r < rows; r++)
+        {
+            int seen = 0;
+            for (int w = 0; w < words; w++)
+            {
+                ptr[(w * rows) + r] = rowPtr[r] + seen;
+                for (int j = 0; j < 32 && (32 * w) + j < cols; j++)
+                {
+                    if (mask[(r * cols) + (32 * w) + j] != 0f)
+                    {
+                        bits[(w * rows) + r] |= 1 << j;
+                        seen++;
+                    }
+                }
+            }
+        }
+        return (bits, ptr);
+    }
+
+    private const double TensorCoreTolerance = 3e-3;
+
+    /// <summary>The tensor-core products (<see cref="MaskedSparse.SpmmTensorCore"/>, the transpose and the SDDMM; TF32, forced
+    /// onto this accelerator's wgmma emulation where the device has none) against float64, on shapes that cover several row and
+    /// column tiles, ragged edges, reduction splits (SpMM: 17 K tiles in 2; SDDMM: n = 1028 in 4), empty rows and columns, and
+    /// 0-99% sparsity. Outputs and workspace are poisoned; the TF32 tolerance is 3e-3 norm-wise (10-bit operand mantissas).
+    /// A second SDDMM must be bit-identical (in-order sums, no atomics), and with a new W only <see cref="MaskedSparse.Repack"/>
+    /// is needed (the bitmaps depend on the mask).</summary>
+    [TestCase(37, 70, 52, 0.5)]
+    [TestCase(300, 530, 36, 0.9)]
+    [TestCase(20, 40, 1028, 0.0)]
+    [TestCase(130, 290, 260, 0.99)]
+    public void TensorCoreProducts_MatchReference(int rows, int cols, int n, double sparsity)
+    {
+        var saved = ConvSettings.Warpgroup;
+        ConvSettings.Warpgroup = WarpgroupUse.Force;
+        try
+        {
+            var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, 90));
+            var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
+            using (storage) using (dw) using (dm)
+            {
+                var csr = storage.Csr;
+                if (MaskedTensorCoreKernels.SharedBytes > _acc.Info.MaxSharedMemoryPerBlock)
+                {
+                    Assert.That(MaskedSparse.TensorCoresApply(_acc, csr, n), Is.False, "the products must not be chosen where they do not fit");
+                    Assert.Ignore($"the tensor-core products need {MaskedTensorCoreKernels.SharedBytes} bytes of shared memory per block; {_acc.Name} allows {_acc.Info.MaxSharedMemoryPerBlock}");
+                }
+                Assert.That(MaskedSparse.TensorCoresApply(_acc, csr, n), Is.True, "forced TF32 tensor cores apply");
+                Assert.That(MaskedSparse.TensorCoresApply(_acc, csr, n, MathMode.StrictFp32), Is.False, "strict FP32 stays on the scalar kernels");
+                var x = RandomFloats(rng, cols * n);
+                var dyHost = RandomFloats(rng, rows * n);
+                using var dx = _acc.Allocate<float>(x);
+                using var dY = _acc.Allocate<float>(dyHost);
+                using var y = _acc.Allocate<float>(rows * n);
+                using var gx = _acc.Allocate<float>(cols * n);
+                using var gw = _acc.Allocate<float>(rows * cols);
+                using var work = _acc.Allocate<float>((int)MaskedSparse.TensorCoreWorkspaceElements(csr.Shape, n));
+                foreach (var b in new[] { y, gx, gw, work })
+                {
+                    _acc.DefaultStream.FillBytes(b.View, 0xFF);
+                }
+                MaskedSparse.SpmmTensorCore(_acc, csr, n, dx.ReadOnly, y.View, work.View);
+                MaskedSparse.SpmmTransposedTensorCore(_acc, csr, n, dY.ReadOnly, gx.View, work.View);
+                MaskedSparse.SddmmTensorCore(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View);
+                _acc.Synchronize();
+                var first = gw.ToArray();
+                _acc.DefaultStream.FillBytes(gw.View, 0xFF);
+                _acc.DefaultStream.FillBytes(work.View, 0xFF);
+                MaskedSparse.SddmmTensorCore(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View);
+                _acc.Synchronize();
+                var second = gw.ToArray();
+                double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
+                double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
+                var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
+                double eW = SparseReference.RelativeError(first.AsSpan(0, want.Length), want);
+
+                // A new W under the same mask: Repack, then the forward again.
+                var w2 = RandomFloats(rng, rows * cols);
+                using var dw2 = _acc.Allocate<float>(w2);
+                MaskedSparse.Repack(_acc, csr, dw2.ReadOnly);
+                _acc.DefaultStream.FillBytes(y.View, 0xFF);
+                MaskedSparse.SpmmTensorCore(_acc, csr, n, dx.ReadOnly, y.View, work.View);
+                _acc.Synchronize();
+                double eY2 = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w2, mask, rows, cols, n, x));
+                var plans = $"splits {MaskedTensorCorePlan.For(MaskedProduct.Spmm, csr.Shape, n).Splits}/{MaskedTensorCorePlan.For(MaskedProduct.SpmmTransposed, csr.Shape, n).Splits}/{MaskedTensorCorePlan.For(MaskedProduct.Sddmm, csr.Shape, n).Splits}";
+                TestContext.Out.WriteLine($"tensor cores ({plans}): SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2}, SpMM after repack {eY2:E2} (nnz {want.Length})");
+                Assert.Multiple(() =>
+                {
+                    Assert.That(eY, Is.LessThanOrEqualTo(TensorCoreTolerance), "SpMM");
+                    Assert.That(eX, Is.LessThanOrEqualTo(TensorCoreTolerance), "SpMM^T");
+                    Assert.That(eW, Is.LessThanOrEqualTo(TensorCoreTolerance), "SDDMM");
+                    Assert.That(eY2, Is.LessThanOrEqualTo(TensorCoreTolerance), "SpMM after repack");
+                    for (int q = 0; q < want.Length; q++)
+                    {
+                        Assert.That(BitConverter.SingleToInt32Bits(second[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
+                    }
+                });
+            }
+        }
+        finally
+        {
+            ConvSettings.Warpgroup = saved;
+        }
+    }
+
+    /// <summary>The plans split the reduction as the tests above assume, and bad inputs are refused with their reason.</summary>
+    [Test]
+    public void TensorCorePlans_AndBadInput()
+    {
+        var shape = new MaskedWeightShape(256, 2048);
+        Assert.Multiple(() =>
+        {
+            Assert.That(MaskedTensorCorePlan.For(MaskedProduct.Spmm, shape, 4096), Is.EqualTo(new MaskedTensorCorePlan(256, 4096, 2048, 4, 512)));
+            Assert.That(MaskedTensorCorePlan.For(MaskedProduct.SpmmTransposed, shape, 4096), Is.EqualTo(new MaskedTensorCorePlan(2048, 4096, 256, 1, 256)));
+            Assert.That(MaskedTensorCorePlan.For(MaskedProduct.Sddmm, shape, 4096), Is.EqualTo(new MaskedTensorCorePlan(256, 2048, 4096, 8, 512)));
+            Assert.That(MaskedTensorCorePlan.For(MaskedProduct.Spmm, new MaskedWeightShape(300, 530), 36).Splits, Is.EqualTo(2));
+            Assert.That(MaskedTensorCorePlan.For(MaskedProduct.Sddmm, new MaskedWeightShape(20, 40), 1028).Splits, Is.EqualTo(4));
+        });
+        var rng = new Random(5);
+        var (_, _, storage, dw, dm) = Setup(rng, 20, 40, 0.5);
+        using (storage) using (dw) using (dm)
+        {
+            var csr = storage.Csr;
+            using var a = _acc.Allocate<float>(40 * 30);
+            using var b = _acc.Allocate<float>(20 * 30);
+            using var g = _acc.Allocate<float>(800);
+            using var work = _acc.Allocate<float>(1);
+            var odd = Assert.Throws<ArgumentException>(() => MaskedSparse.SddmmTensorCore(_acc, csr, 30, b.ReadOnly, a.ReadOnly, g.View, work.View));
+            Assert.That(odd!.Message, Does.Contain("multiple of 4"));
+            Assert.That(MaskedSparse.TensorCoresApply(_acc, csr, 30), Is.False, "n = 30 is not a multiple of 4");
+            var noTiles = csr with { TileBits = default };
+            Assert.That(noTiles.HasTiles, Is.False);
+            var missing = Assert.Throws<ArgumentException>(() => MaskedSparse.SpmmTensorCore(_acc, noTiles, 28, a.ReadOnly, b.View, work.View));
+            Assert.That(missing!.Message, Does.Contain("tile bitmaps"));
         }
     }
 }
