@@ -65,6 +65,19 @@ public readonly record struct MaskedTensorCorePlan(int RowsOut, int ColsOut, int
 /// </summary>
 public static partial class MaskedSparse
 {
+    /// <summary>Name of the environment variable that sets <see cref="TensorCoreExpansionLead"/>: 2 or 3.</summary>
+    public const string TensorCoreExpansionLeadVariable = "GANENGINE_SPARSE_TC_ALEAD";
+
+    /// <summary>How many K tiles ahead the SpMM kernels expand W (<see cref="MaskedTensorCoreKernels.MaskedWg"/>'s ALEAD): 2, stored
+    /// in the iteration that loads it; 3, stored one iteration later. Starts from <see cref="TensorCoreExpansionLeadVariable"/>.</summary>
+    public static int TensorCoreExpansionLead { get; set; } = Environment.GetEnvironmentVariable(TensorCoreExpansionLeadVariable)?.Trim() switch
+    {
+        null or "" => 3,
+        "2" => 2,
+        "3" => 3,
+        var text => throw new ArgumentException($"{TensorCoreExpansionLeadVariable}: '{text}' is not 2 or 3"),
+    };
+
     /// <summary>Whether the tensor-core products run for this weight and n on <paramref name="launcher"/> under
     /// <paramref name="mode"/> (default <see cref="MathSettings.Default"/>); see the class remarks.</summary>
     public static bool TensorCoresApply(IKernelLauncher launcher, MaskedCsr csr, int n, MathMode? mode = null) =>
@@ -122,7 +135,7 @@ public static partial class MaskedSparse
         var plan = MaskedTensorCorePlan.For(MaskedProduct.Sddmm, s, n);
         var target = Planes(plan, MaskedProduct.Sddmm, s, dw, workspace);
         MaskedTensorCoreKernels.LaunchMaskedWg(launcher, MaskedTensorCoreKernels.ConfigFor(plan.RowsOut, plan.ColsOut, plan.Splits),
-            plan.RowsOut, plan.ColsOut, plan.Reduction, plan.KSplit, csr.TileBits, csr.TilePtr, csr.RowPtr, csr.Values, dy, x, target, 1);
+            plan.RowsOut, plan.ColsOut, plan.Reduction, plan.KSplit, csr.TileBits, csr.TilePtr, csr.RowPtr, csr.Values, dy, x, target, 1, 2);
         if (plan.Splits > 1)
         {
             MaskedSparseKernels.LaunchSumSlices(launcher, GridStride(s.Capacity), csr.RowPtr, s.Rows, workspace, plan.Splits, dw);
@@ -134,7 +147,7 @@ public static partial class MaskedSparse
     {
         var target = Planes(plan, MaskedProduct.Spmm, default, output, workspace);
         MaskedTensorCoreKernels.LaunchMaskedWg(launcher, MaskedTensorCoreKernels.ConfigFor(plan.RowsOut, plan.ColsOut, plan.Splits),
-            plan.RowsOut, plan.ColsOut, plan.Reduction, plan.KSplit, bits, tilePtr, ptr, values, dense, dense, target, 0);
+            plan.RowsOut, plan.ColsOut, plan.Reduction, plan.KSplit, bits, tilePtr, ptr, values, dense, dense, target, 0, TensorCoreExpansionLead);
         if (plan.Splits > 1)
         {
             int length = plan.RowsOut * plan.ColsOut;

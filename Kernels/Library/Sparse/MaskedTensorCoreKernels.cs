@@ -121,7 +121,7 @@ public static partial class MaskedTensorCoreKernels
         int rowsOut, int colsOut, int reduction, int kSplit,
         ReadOnlyView<int> bits, ReadOnlyView<int> tilePtr, ReadOnlyView<int> ptr, ReadOnlyView<float> values,
         ReadOnlyView<float> rowsDense, ReadOnlyView<float> dense, ArrayView<float> output,
-        [Specialization] int MODE)
+        [Specialization] int MODE, [Specialization] int ALEAD)
     {
         var smem = Shared.Dynamic<float>();
         int origin = Wgmma.AlignedBase(smem);
@@ -174,10 +174,12 @@ public static partial class MaskedTensorCoreKernels
             baseNext = tilePtr[(wordBegin * rowsOut) + rowA];
         }
 
-        // Iteration v waits for tile v (its copies landed; its expanded A stored two iterations ago), issues tile v + 2 into the
-        // stage that tile v - 2 used (retired by every warpgroup before this barrier), runs tile v's wgmma and, while they run,
-        // finishes tile v + 2's expansion.
-        for (int v = -2; v < tiles; v++)
+        // Iteration v waits for tile v (its copies landed, its expanded A stored), copies tile v + 2 into the stage that tile
+        // v - 2 used (retired by every warpgroup before this barrier) and runs tile v's wgmma. MODE 0 expands tile v + ALEAD
+        // into registers: ALEAD 2 stores it in the same iteration, after the wgmma issue (the loads' latency overlaps the
+        // tensor cores); ALEAD 3 stores it at the top of the next iteration (a whole iteration of latency hidden).
+        int lead = MODE == 0 ? ALEAD : 2;
+        for (int v = -lead; v < tiles; v++)
         {
             int stage = ((v + Stages) % Stages) * StageFloats;
             if (v >= 0)
@@ -186,25 +188,36 @@ public static partial class MaskedTensorCoreKernels
                 Wgmma.SharedFence();
                 Group.Barrier();
             }
-            bool issue = v + 2 < tiles;
-            int ring = ((v + 2) % Stages) * StageFloats;
+            int ring = ((v + 2 + Stages) % Stages) * StageFloats;
+            if (MODE == 0 && ALEAD == 3 && v >= -2 && v + 2 < tiles)
+            {
+                for (int j = 0; j < 32; j++)
+                {
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[j]);
+                }
+            }
+            int tA = v + lead;
+            if (MODE == 0 && tA < tiles)
+            {
+                int word = bitsNext;
+                int at = baseNext;
+                for (int j = 0; j < 32; j++)
+                {
+                    nextA[j] = ((word >> j) & 1) != 0 ? values[at + KMath.PopCount((uint)word & ((1u << j) - 1u))] : 0f;
+                }
+                bitsNext = 0;
+                if (tA + 1 < tiles && rowOk)
+                {
+                    bitsNext = bits[((wordBegin + tA + 1) * rowsOut) + rowA];
+                    baseNext = tilePtr[((wordBegin + tA + 1) * rowsOut) + rowA];
+                }
+            }
+            bool issue = v + 2 >= 0 && v + 2 < tiles;
             int k0 = kBegin + ((v + 2) * TileK);
             if (issue)
             {
                 if (MODE == 0)
                 {
-                    int word = bitsNext;
-                    int at = baseNext;
-                    for (int j = 0; j < 32; j++)
-                    {
-                        nextA[j] = ((word >> j) & 1) != 0 ? values[at + KMath.PopCount((uint)word & ((1u << j) - 1u))] : 0f;
-                    }
-                    bitsNext = 0;
-                    if (v + 3 < tiles && rowOk)
-                    {
-                        bitsNext = bits[((wordBegin + v + 3) * rowsOut) + rowA];
-                        baseNext = tilePtr[((wordBegin + v + 3) * rowsOut) + rowA];
-                    }
                     int src = ((k0 + kq) * colsOut) + col0;
                     for (int i = 0; i < 16; i++)
                     {
@@ -241,7 +254,7 @@ public static partial class MaskedTensorCoreKernels
                 }
                 Wgmma.Commit();
             }
-            if (MODE == 0 && issue)
+            if (MODE == 0 && ALEAD == 2 && issue)
             {
                 for (int j = 0; j < 32; j++)
                 {

@@ -15,6 +15,7 @@ namespace GanEngine.Bench;
 internal sealed class SparseBench(Accelerator accelerator, BenchOptions options, Func<Action, double> timeMedian, Func<int, float[]> randomArray)
 {
     private const double Tolerance = 1e-4;
+    private const double TensorCoreTolerance = 3e-3;   // TF32 operands: 10-bit mantissas, FP32 sums
     private const int Samples = 256;
     private readonly Random _random = new(Environment.TickCount);
 
@@ -151,7 +152,7 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
             return (current[p], sum);
         }
 
-        BenchResult Checked(string name, Action launch, DeviceBuffer<float> output, Func<int, (float Got, double Want)> sample, int domain)
+        BenchResult Checked(string name, Action launch, DeviceBuffer<float> output, Func<int, (float Got, double Want)> sample, int domain, double tolerance = Tolerance)
         {
             accelerator.DefaultStream.FillBytes(output.View, 0xFF); // NaN: an unwritten sampled entry fails
             launch();
@@ -170,7 +171,37 @@ internal sealed class SparseBench(Accelerator accelerator, BenchOptions options,
             }
             double error = e2 == 0 ? 0 : Math.Sqrt(e2 / Math.Max(r2, double.Epsilon));
             double ms = timeMedian(launch);
-            return new BenchResult(name, shape, ms, flops / (ms * 1e-3) / 1e12, "TFLOP/s", error, Tolerance, note);
+            return new BenchResult(name, shape, ms, flops / (ms * 1e-3) / 1e12, "TFLOP/s", error, tolerance, note);
+        }
+
+        // The tensor-core products (TF32, warpgroup MMA) where the device has them: rows ...-tc, checked at TF32's tolerance.
+        if (MaskedSparse.TensorCoresApply(accelerator, csr, n, Ops.MathMode.Tf32))
+        {
+            using var tcWork = accelerator.Allocate<float>((int)MaskedSparse.TensorCoreWorkspaceElements(csr.Shape, n));
+            run($"sparse-spmm-{tag}-tc", () => Checked($"sparse-spmm-{tag}-tc",
+                () => MaskedSparse.SpmmTensorCore(accelerator, csr, n, dx.ReadOnly, y.View, tcWork.View), y, SampleY, m * n, TensorCoreTolerance));
+            run($"sparse-spmmt-{tag}-tc", () => Checked($"sparse-spmmt-{tag}-tc",
+                () => MaskedSparse.SpmmTransposedTensorCore(accelerator, csr, n, ddy.ReadOnly, gx.View, tcWork.View), gx, SampleDx, k * n, TensorCoreTolerance));
+            run($"sparse-sddmm-{tag}-tc", () => Checked($"sparse-sddmm-{tag}-tc",
+                () => MaskedSparse.SddmmTensorCore(accelerator, csr, n, ddy.ReadOnly, dx.ReadOnly, gw.View, tcWork.View), gw, SampleDw, nnz, TensorCoreTolerance));
+            if (variants)
+            {
+                // The other expansion lead (ALEAD 2 or 3) for the two SpMM forms.
+                int other = MaskedSparse.TensorCoreExpansionLead == 3 ? 2 : 3;
+                int saved = MaskedSparse.TensorCoreExpansionLead;
+                MaskedSparse.TensorCoreExpansionLead = other;
+                try
+                {
+                    run($"sparse-spmm-{tag}-tc-a{other}", () => Checked($"sparse-spmm-{tag}-tc-a{other}",
+                        () => MaskedSparse.SpmmTensorCore(accelerator, csr, n, dx.ReadOnly, y.View, tcWork.View), y, SampleY, m * n, TensorCoreTolerance));
+                    run($"sparse-spmmt-{tag}-tc-a{other}", () => Checked($"sparse-spmmt-{tag}-tc-a{other}",
+                        () => MaskedSparse.SpmmTransposedTensorCore(accelerator, csr, n, ddy.ReadOnly, gx.View, tcWork.View), gx, SampleDx, k * n, TensorCoreTolerance));
+                }
+                finally
+                {
+                    MaskedSparse.TensorCoreExpansionLead = saved;
+                }
+            }
         }
 
         run($"sparse-spmm-{tag}", () => Checked($"sparse-spmm-{tag}",

@@ -514,19 +514,22 @@ public abstract class MaskedSparseSuite
     /// onto this accelerator's wgmma emulation where the device has none) against float64, on shapes that cover several row and
     /// column tiles, ragged edges, reduction splits (SpMM: 17 K tiles in 2; SDDMM: n = 1028 in 4), empty rows and columns, and
     /// 0-99% sparsity. Outputs and workspace are poisoned; the TF32 tolerance is 3e-3 norm-wise (10-bit operand mantissas).
-    /// A second SDDMM must be bit-identical (in-order sums, no atomics), and with a new W only <see cref="MaskedSparse.Repack"/>
+    /// Both expansion leads of the SpMM kernels (2 and 3 K tiles). A second SDDMM must be bit-identical (in-order sums, no atomics), and with a new W only <see cref="MaskedSparse.Repack"/>
     /// is needed (the bitmaps depend on the mask).</summary>
-    [TestCase(37, 70, 52, 0.5)]
-    [TestCase(300, 530, 36, 0.9)]
-    [TestCase(20, 40, 1028, 0.0)]
-    [TestCase(130, 290, 260, 0.99)]
-    public void TensorCoreProducts_MatchReference(int rows, int cols, int n, double sparsity)
+    [TestCase(37, 70, 52, 0.5, 3)]
+    [TestCase(300, 530, 36, 0.9, 3)]
+    [TestCase(300, 530, 36, 0.9, 2)]
+    [TestCase(20, 40, 1028, 0.0, 3)]
+    [TestCase(130, 290, 260, 0.99, 2)]
+    [TestCase(130, 290, 260, 0.7, 3)]
+    public void TensorCoreProducts_MatchReference(int rows, int cols, int n, double sparsity, int expansionLead)
     {
-        var saved = ConvSettings.Warpgroup;
+        var saved = (ConvSettings.Warpgroup, MaskedSparse.TensorCoreExpansionLead);
         ConvSettings.Warpgroup = WarpgroupUse.Force;
+        MaskedSparse.TensorCoreExpansionLead = expansionLead;
         try
         {
-            var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, 90));
+            var rng = new Random(HashCode.Combine(rows, cols, n, sparsity, expansionLead, 90));
             var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
             using (storage) using (dw) using (dm)
             {
@@ -590,7 +593,7 @@ public abstract class MaskedSparseSuite
         }
         finally
         {
-            ConvSettings.Warpgroup = saved;
+            (ConvSettings.Warpgroup, MaskedSparse.TensorCoreExpansionLead) = saved;
         }
     }
 
