@@ -43,6 +43,7 @@ public static partial class MaskedTensorCoreKernels
     private const int StageFloats = (TileRows + TileColumns) * TileK;
     private const int Atom = 8 * TileK;              // one swizzle atom: 8 rows x 32 floats (1 KiB)
     private const int EpilogueStride = TileColumns + 4;
+    private const int Batch = 16;                     // kept values of a row's K tile loaded as one batch (90%: 3.2 on average)
 
     /// <summary>Dynamic shared bytes of <see cref="MaskedWg"/>: the ring, or the epilogue tile if larger, plus 1 KiB for the
     /// alignment of the swizzle atoms.</summary>
@@ -126,7 +127,7 @@ public static partial class MaskedTensorCoreKernels
         var smem = Shared.Dynamic<float>();
         int origin = Wgmma.AlignedBase(smem);
         Span<float> acc = stackalloc float[128];
-        Span<float> nextA = stackalloc float[32];
+        Span<float> nextA = stackalloc float[Batch];
 
         int tid = ThreadIdx.X;
         int lane = tid & 31;
@@ -148,6 +149,9 @@ public static partial class MaskedTensorCoreKernels
         // The next word's bits and position, read one tile before they are expanded.
         int bitsNext = 0;
         int baseNext = 0;
+        // The expanded tile waiting to be stored: its word and position, and its first Batch values in nextA.
+        int pendingBits = 0;
+        int pendingAt = 0;
 
         // MODE 0, B: element i of a thread is column 16 warp + lane / 4 + 8 (i / 8), k = 4 (i % 8) + lane % 4 of the tile: a
         // warp's copies read 4 runs of 8 floats and fill 32 distinct banks of the swizzled tile.
@@ -191,19 +195,44 @@ public static partial class MaskedTensorCoreKernels
             int ring = ((v + 2 + Stages) % Stages) * StageFloats;
             if (MODE == 0 && ALEAD == 3 && v >= -2 && v + 2 < tiles)
             {
-                for (int j = 0; j < 32; j++)
+                // Zero the row (8 16-byte stores), then put each kept value at its column: the i-th set bit of the word.
+                for (int q = 0; q < 32; q++)
                 {
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[j]);
+                    smem[ring + storeA + q] = 0f;
+                }
+                int rest = pendingBits;
+                for (int i = 0; i < Batch; i++)
+                {
+                    if (rest == 0)
+                    {
+                        break;
+                    }
+                    int low = rest & -rest;
+                    int j = 31 - KMath.LeadingZeroCount((uint)low);
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[i]);
+                    rest ^= low;
+                }
+                // More than Batch kept in this row's 32 columns (rare below 50% density): the rest one by one.
+                int more = pendingAt + Batch;
+                while (rest != 0)
+                {
+                    int low = rest & -rest;
+                    int j = 31 - KMath.LeadingZeroCount((uint)low);
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(values[more]);
+                    more++;
+                    rest ^= low;
                 }
             }
             int tA = v + lead;
             if (MODE == 0 && tA < tiles)
             {
-                int word = bitsNext;
-                int at = baseNext;
-                for (int j = 0; j < 32; j++)
+                // The word's kept values are contiguous: load the first Batch of them (predicated, independent loads).
+                pendingBits = bitsNext;
+                pendingAt = baseNext;
+                int count = KMath.PopCount((uint)pendingBits);
+                for (int i = 0; i < Batch; i++)
                 {
-                    nextA[j] = ((word >> j) & 1) != 0 ? values[at + KMath.PopCount((uint)word & ((1u << j) - 1u))] : 0f;
+                    nextA[i] = i < count ? values[pendingAt + i] : 0f;
                 }
                 bitsNext = 0;
                 if (tA + 1 < tiles && rowOk)
@@ -256,9 +285,32 @@ public static partial class MaskedTensorCoreKernels
             }
             if (MODE == 0 && ALEAD == 2 && issue)
             {
-                for (int j = 0; j < 32; j++)
+                // Zero the row (8 16-byte stores), then put each kept value at its column: the i-th set bit of the word.
+                for (int q = 0; q < 32; q++)
                 {
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[j]);
+                    smem[ring + storeA + q] = 0f;
+                }
+                int rest = pendingBits;
+                for (int i = 0; i < Batch; i++)
+                {
+                    if (rest == 0)
+                    {
+                        break;
+                    }
+                    int low = rest & -rest;
+                    int j = 31 - KMath.LeadingZeroCount((uint)low);
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[i]);
+                    rest ^= low;
+                }
+                // More than Batch kept in this row's 32 columns (rare below 50% density): the rest one by one.
+                int more = pendingAt + Batch;
+                while (rest != 0)
+                {
+                    int low = rest & -rest;
+                    int j = 31 - KMath.LeadingZeroCount((uint)low);
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(values[more]);
+                    more++;
+                    rest ^= low;
                 }
             }
             if (v >= 0)
