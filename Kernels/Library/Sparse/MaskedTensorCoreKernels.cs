@@ -178,10 +178,10 @@ public static partial class MaskedTensorCoreKernels
             baseNext = tilePtr[(wordBegin * rowsOut) + rowA];
         }
 
-        // Iteration v waits for tile v (its copies landed, its expanded A stored), copies tile v + 2 into the stage that tile
-        // v - 2 used (retired by every warpgroup before this barrier) and runs tile v's wgmma. MODE 0 expands tile v + ALEAD
-        // into registers: ALEAD 2 stores it in the same iteration, after the wgmma issue (the loads' latency overlaps the
-        // tensor cores); ALEAD 3 stores it at the top of the next iteration (a whole iteration of latency hidden).
+        // Iteration v waits for tile v (its copies landed, its expanded A stored), issues tile v's wgmma, then copies tile v + 2
+        // into the stage that tile v - 2 used (retired by every warpgroup before this barrier). MODE 0 expands tile v + ALEAD
+        // into registers: ALEAD 2 stores it in the same iteration (the loads' latency exposed); ALEAD 3 stores it in the next
+        // iteration, after that iteration's wgmma issue (a whole iteration of latency hidden).
         int lead = MODE == 0 ? ALEAD : 2;
         for (int v = -lead; v < tiles; v++)
         {
@@ -191,6 +191,17 @@ public static partial class MaskedTensorCoreKernels
                 AsyncCopy.Wait(1);
                 Wgmma.SharedFence();
                 Group.Barrier();
+
+                // Tile v's wgmma first: the tensor cores work while the threads expand and copy the tiles ahead.
+                int aTile = origin + stage + (wg * 16 * Atom);
+                int bTile = origin + stage + (TileRows * TileK);
+                Wgmma.Fence();
+                for (int s = 0; s < TileK / 8; s++)
+                {
+                    Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 8), bTile + (s * 8), Atom, 1);
+                    Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * Atom) + (s * 8), bTile + (s * 8), Atom, 1);
+                }
+                Wgmma.Commit();
             }
             int ring = ((v + 2 + Stages) % Stages) * StageFloats;
             if (MODE == 0 && ALEAD == 3 && v >= -2 && v + 2 < tiles)
@@ -271,18 +282,6 @@ public static partial class MaskedTensorCoreKernels
                 }
             }
             AsyncCopy.Commit();
-            if (v >= 0)
-            {
-                int aTile = origin + stage + (wg * 16 * Atom);
-                int bTile = origin + stage + (TileRows * TileK);
-                Wgmma.Fence();
-                for (int s = 0; s < TileK / 8; s++)
-                {
-                    Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 8), bTile + (s * 8), Atom, 1);
-                    Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * Atom) + (s * 8), bTile + (s * 8), Atom, 1);
-                }
-                Wgmma.Commit();
-            }
             if (MODE == 0 && ALEAD == 2 && issue)
             {
                 // Zero the row (8 16-byte stores), then put each kept value at its column: the i-th set bit of the word.
