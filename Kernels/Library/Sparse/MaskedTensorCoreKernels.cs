@@ -43,7 +43,6 @@ public static partial class MaskedTensorCoreKernels
     private const int StageFloats = (TileRows + TileColumns) * TileK;
     private const int Atom = 8 * TileK;              // one swizzle atom: 8 rows x 32 floats (1 KiB)
     private const int EpilogueStride = TileColumns + 4;
-    private const int Batch = 16;                     // kept values of a row's K tile loaded as one batch (90%: 3.2 on average)
 
     /// <summary>Dynamic shared bytes of <see cref="MaskedWg"/>: the ring, or the epilogue tile if larger, plus 1 KiB for the
     /// alignment of the swizzle atoms.</summary>
@@ -127,7 +126,7 @@ public static partial class MaskedTensorCoreKernels
         var smem = Shared.Dynamic<float>();
         int origin = Wgmma.AlignedBase(smem);
         Span<float> acc = stackalloc float[128];
-        Span<float> nextA = stackalloc float[Batch];
+        Span<float> nextA = stackalloc float[32];
 
         int tid = ThreadIdx.X;
         int lane = tid & 31;
@@ -149,9 +148,6 @@ public static partial class MaskedTensorCoreKernels
         // The next word's bits and position, read one tile before they are expanded.
         int bitsNext = 0;
         int baseNext = 0;
-        // The expanded tile waiting to be stored: its word and position, and its first Batch values in nextA.
-        int pendingBits = 0;
-        int pendingAt = 0;
 
         // MODE 0, B: element i of a thread is column 16 warp + lane / 4 + 8 (i / 8), k = 4 (i % 8) + lane % 4 of the tile: a
         // warp's copies read 4 runs of 8 floats and fill 32 distinct banks of the swizzled tile.
@@ -178,10 +174,10 @@ public static partial class MaskedTensorCoreKernels
             baseNext = tilePtr[(wordBegin * rowsOut) + rowA];
         }
 
-        // Iteration v waits for tile v (its copies landed, its expanded A stored), issues tile v's wgmma, then copies tile v + 2
-        // into the stage that tile v - 2 used (retired by every warpgroup before this barrier). MODE 0 expands tile v + ALEAD
-        // into registers: ALEAD 2 stores it in the same iteration (the loads' latency exposed); ALEAD 3 stores it in the next
-        // iteration, after that iteration's wgmma issue (a whole iteration of latency hidden).
+        // Iteration v waits for tile v (its copies landed, its expanded A stored), copies tile v + 2 into the stage that tile
+        // v - 2 used (retired by every warpgroup before this barrier) and runs tile v's wgmma. MODE 0 expands tile v + ALEAD
+        // into registers: ALEAD 2 stores it in the same iteration, after the wgmma issue (the loads' latency overlaps the
+        // tensor cores); ALEAD 3 stores it at the top of the next iteration (a whole iteration of latency hidden).
         int lead = MODE == 0 ? ALEAD : 2;
         for (int v = -lead; v < tiles; v++)
         {
@@ -191,59 +187,23 @@ public static partial class MaskedTensorCoreKernels
                 AsyncCopy.Wait(1);
                 Wgmma.SharedFence();
                 Group.Barrier();
-
-                // Tile v's wgmma first: the tensor cores work while the threads expand and copy the tiles ahead.
-                int aTile = origin + stage + (wg * 16 * Atom);
-                int bTile = origin + stage + (TileRows * TileK);
-                Wgmma.Fence();
-                for (int s = 0; s < TileK / 8; s++)
-                {
-                    Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 8), bTile + (s * 8), Atom, 1);
-                    Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * Atom) + (s * 8), bTile + (s * 8), Atom, 1);
-                }
-                Wgmma.Commit();
             }
             int ring = ((v + 2 + Stages) % Stages) * StageFloats;
             if (MODE == 0 && ALEAD == 3 && v >= -2 && v + 2 < tiles)
             {
-                // Zero the row (8 16-byte stores), then put each kept value at its column: the i-th set bit of the word.
-                for (int q = 0; q < 32; q++)
+                for (int j = 0; j < 32; j++)
                 {
-                    smem[ring + storeA + q] = 0f;
-                }
-                int rest = pendingBits;
-                for (int i = 0; i < Batch; i++)
-                {
-                    if (rest == 0)
-                    {
-                        break;
-                    }
-                    int low = rest & -rest;
-                    int j = 31 - KMath.LeadingZeroCount((uint)low);
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[i]);
-                    rest ^= low;
-                }
-                // More than Batch kept in this row's 32 columns (rare below 50% density): the rest one by one.
-                int more = pendingAt + Batch;
-                while (rest != 0)
-                {
-                    int low = rest & -rest;
-                    int j = 31 - KMath.LeadingZeroCount((uint)low);
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(values[more]);
-                    more++;
-                    rest ^= low;
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[j]);
                 }
             }
             int tA = v + lead;
             if (MODE == 0 && tA < tiles)
             {
-                // The word's kept values are contiguous: load the first Batch of them (predicated, independent loads).
-                pendingBits = bitsNext;
-                pendingAt = baseNext;
-                int count = KMath.PopCount((uint)pendingBits);
-                for (int i = 0; i < Batch; i++)
+                int word = bitsNext;
+                int at = baseNext;
+                for (int j = 0; j < 32; j++)
                 {
-                    nextA[i] = i < count ? values[pendingAt + i] : 0f;
+                    nextA[j] = ((word >> j) & 1) != 0 ? values[at + KMath.PopCount((uint)word & ((1u << j) - 1u))] : 0f;
                 }
                 bitsNext = 0;
                 if (tA + 1 < tiles && rowOk)
@@ -282,34 +242,23 @@ public static partial class MaskedTensorCoreKernels
                 }
             }
             AsyncCopy.Commit();
+            if (v >= 0)
+            {
+                int aTile = origin + stage + (wg * 16 * Atom);
+                int bTile = origin + stage + (TileRows * TileK);
+                Wgmma.Fence();
+                for (int s = 0; s < TileK / 8; s++)
+                {
+                    Wgmma.Tf32M64N128K8(acc, 0, smem, aTile + (s * 8), bTile + (s * 8), Atom, 1);
+                    Wgmma.Tf32M64N128K8(acc, 64, smem, aTile + (8 * Atom) + (s * 8), bTile + (s * 8), Atom, 1);
+                }
+                Wgmma.Commit();
+            }
             if (MODE == 0 && ALEAD == 2 && issue)
             {
-                // Zero the row (8 16-byte stores), then put each kept value at its column: the i-th set bit of the word.
-                for (int q = 0; q < 32; q++)
+                for (int j = 0; j < 32; j++)
                 {
-                    smem[ring + storeA + q] = 0f;
-                }
-                int rest = pendingBits;
-                for (int i = 0; i < Batch; i++)
-                {
-                    if (rest == 0)
-                    {
-                        break;
-                    }
-                    int low = rest & -rest;
-                    int j = 31 - KMath.LeadingZeroCount((uint)low);
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[i]);
-                    rest ^= low;
-                }
-                // More than Batch kept in this row's 32 columns (rare below 50% density): the rest one by one.
-                int more = pendingAt + Batch;
-                while (rest != 0)
-                {
-                    int low = rest & -rest;
-                    int j = 31 - KMath.LeadingZeroCount((uint)low);
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(values[more]);
-                    more++;
-                    rest ^= low;
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[j]);
                 }
             }
             if (v >= 0)
