@@ -17,8 +17,8 @@ namespace GanEngine.Kernels.Sparse;
 /// where each kept product goes. Word-major order makes a warp's reads of one word of 32 rows coalesced.</para>
 /// <para><b>Kernel</b> (<see cref="MaskedWg"/>): the 256 x 128 tile of the warpgroup convolution (two warpgroups, each two
 /// m64n128k8 halves), K tiles of 32 in a four-stage ring, issued two tiles ahead, one barrier per tile. MODE 0 (SpMM and
-/// its transpose): A = the sparse matrix, thread t expanding row t of the tile from the bitmap through registers (tf32
-/// rounded), one word of bits read a tile earlier still; B = the dense operand stored [reduction][columns], so each K tile
+/// its transpose): A = the sparse matrix, thread t expanding row t of the tile from the bitmap through registers (truncated
+/// to tf32 by the tensor cores, as the copied operands), one word of bits read a tile earlier still; B = the dense operand stored [reduction][columns], so each K tile
 /// is transposed into the K-major layout by 4-byte copies. MODE 1 (SDDMM): A = dY rows and B = X rows, both K-major in
 /// memory, by 16-byte copies (the reduction length a multiple of 4); the epilogue keeps only the products at the mask.
 /// Grid z splits the reduction (ranges a multiple of 32): each split writes its own plane (MODE 0: rows x columns; MODE 1:
@@ -193,7 +193,7 @@ public static partial class MaskedTensorCoreKernels
             {
                 for (int j = 0; j < 32; j++)
                 {
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[j]);
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = nextA[j];
                 }
             }
             int tA = v + lead;
@@ -201,9 +201,17 @@ public static partial class MaskedTensorCoreKernels
             {
                 int word = bitsNext;
                 int at = baseNext;
-                for (int j = 0; j < 32; j++)
+                // Column j's value is at `at` plus the set bits below j: one popcount per 4 columns, then a running sum
+                // (8 independent chains of 4, few instructions per column: the kernel is issue-bound at 2 warps per scheduler).
+                for (int c = 0; c < 8; c++)
                 {
-                    nextA[j] = ((word >> j) & 1) != 0 ? values[at + KMath.PopCount((uint)word & ((1u << j) - 1u))] : 0f;
+                    int rank = at + KMath.PopCount((uint)word & ((1u << (4 * c)) - 1u));
+                    for (int e = 0; e < 4; e++)
+                    {
+                        int bit = (word >> ((4 * c) + e)) & 1;
+                        nextA[(4 * c) + e] = bit != 0 ? values[rank] : 0f;
+                        rank += bit;
+                    }
                 }
                 bitsNext = 0;
                 if (tA + 1 < tiles && rowOk)
@@ -258,7 +266,7 @@ public static partial class MaskedTensorCoreKernels
             {
                 for (int j = 0; j < 32; j++)
                 {
-                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = Mma.ToTf32(nextA[j]);
+                    smem[ring + storeA + (((j >> 2) ^ swA) * 4) + (j & 3)] = nextA[j];
                 }
             }
             if (v >= 0)
