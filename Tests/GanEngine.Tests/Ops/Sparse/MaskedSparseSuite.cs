@@ -86,6 +86,7 @@ public abstract class MaskedSparseSuite
     [TestCase(37, 53, 0.9)]
     [TestCase(37, 53, 0.99)]
     [TestCase(300, 7, 0.7)]
+    [TestCase(64, 96, 0.99)]
     public void Build_IsExact(int rows, int cols, double sparsity)
     {
         var rng = new Random(HashCode.Combine(rows, cols, sparsity, 1));
@@ -105,6 +106,24 @@ public abstract class MaskedSparseSuite
             Assert.That(Download(c.TValues)[..nnz], Is.EqualTo(want.TValues), "tValues");
             Assert.That(Prefix(c.ToCsr, nnz), Is.EqualTo(want.ToCsr), "toCsr");
             Assert.That(Download(c.ColOrder), Is.EqualTo(want.ColOrder), "colOrder");
+
+            // The tile bitmaps of W and W^T: bit j of word w of row r is mask[r, 32 w + j], and the word's position is the
+            // row's start plus its kept entries left of 32 w.
+            Assert.That(c.HasTiles, Is.True);
+            var transposed = new float[rows * cols];
+            for (int i = 0; i < rows; i++)
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    transposed[(j * rows) + i] = mask[(i * cols) + j];
+                }
+            }
+            var (bits, tilePtr) = WantTiles(mask, want.RowPtr, rows, cols);
+            var (tBits, tTilePtr) = WantTiles(transposed, want.ColPtr, cols, rows);
+            Assert.That(Prefix(c.TileBits, bits.Length), Is.EqualTo(bits), "W's bits");
+            Assert.That(Prefix(c.TilePtr, bits.Length), Is.EqualTo(tilePtr), "W's word positions");
+            Assert.That(Prefix(c.TTileBits, tBits.Length), Is.EqualTo(tBits), "W^T's bits");
+            Assert.That(Prefix(c.TTilePtr, tBits.Length), Is.EqualTo(tTilePtr), "W^T's word positions");
         }
     }
 
@@ -445,42 +464,6 @@ public abstract class MaskedSparseSuite
             Assert.That(tv[..want.Nnz], Is.EqualTo(want.TValues), "re-packed CSC values");
             double e = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w2, mask, rows, cols, n, x));
             Assert.That(e, Is.LessThanOrEqualTo(Tolerance), "SpMM after re-pack");
-        }
-    }
-
-    /// <summary>The tile bitmaps of W and W^T (<see cref="MaskedCsr.HasTiles"/>), checked exactly against the mask: bit j of
-    /// word w of row r is mask[r, 32 w + j], and the word's position is the row's start plus its kept entries left of 32 w.</summary>
-    [TestCase(37, 53, 0.5)]
-    [TestCase(37, 70, 0.9)]
-    [TestCase(300, 33, 0.0)]
-    [TestCase(64, 96, 0.99)]
-    public void TileBitmaps_AreExact(int rows, int cols, double sparsity)
-    {
-        var rng = new Random(HashCode.Combine(rows, cols, sparsity, 32));
-        var (w, mask, storage, dw, dm) = Setup(rng, rows, cols, sparsity);
-        using (storage) using (dw) using (dm)
-        {
-            var c = storage.Csr;
-            Assert.That(c.HasTiles, Is.True);
-            _acc.Synchronize();
-            var want = SparseReference.Build(w, mask, rows, cols);
-            var transposed = new float[rows * cols];
-            for (int i = 0; i < rows; i++)
-            {
-                for (int j = 0; j < cols; j++)
-                {
-                    transposed[(j * rows) + i] = mask[(i * cols) + j];
-                }
-            }
-            var (bits, tilePtr) = WantTiles(mask, want.RowPtr, rows, cols);
-            var (tBits, tTilePtr) = WantTiles(transposed, want.ColPtr, cols, rows);
-            Assert.Multiple(() =>
-            {
-                Assert.That(Prefix(c.TileBits, bits.Length), Is.EqualTo(bits), "W's bits");
-                Assert.That(Prefix(c.TilePtr, bits.Length), Is.EqualTo(tilePtr), "W's word positions");
-                Assert.That(Prefix(c.TTileBits, tBits.Length), Is.EqualTo(tBits), "W^T's bits");
-                Assert.That(Prefix(c.TTilePtr, tBits.Length), Is.EqualTo(tTilePtr), "W^T's word positions");
-            });
         }
     }
 
