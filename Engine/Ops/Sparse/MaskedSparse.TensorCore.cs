@@ -60,8 +60,10 @@ public readonly record struct MaskedTensorCorePlan(int RowsOut, int ColsOut, int
 /// form and expanded tile by tile in shared memory, dense tiles multiplied by <c>wgmma</c>, the weight gradient written only
 /// at the mask. Where they apply (<see cref="TensorCoresApply"/>): TF32 math (the default) on a device with <c>wgmma</c>
 /// (or forced, for tests, by <see cref="ConvSettings.Warpgroup"/>), the tile bitmaps built (<see cref="MaskedCsr.HasTiles"/>),
-/// and for SDDMM n a multiple of 4. Results carry TF32 rounding (operands rounded to 10-bit mantissas, FP32 sums), as
-/// PyTorch's TF32 matmuls; strict FP32 stays on the scalar kernels.
+/// and n a multiple of 4 (the SDDMM copies rows 16 bytes at a time; the SpMM forms take any n when called directly). Results
+/// carry TF32 rounding (operands truncated to 10-bit mantissas by the tensor cores, FP32 sums), as PyTorch's TF32 matmuls;
+/// strict FP32 stays on the scalar kernels. The ops do not choose by density (nnz lives on the device): at 95% and above the
+/// scalar SpMM is as fast (docs/benchmarks-notes-sparse.md, v7).
 /// </summary>
 public static partial class MaskedSparse
 {

@@ -17,10 +17,11 @@ namespace GanEngine.Kernels.Sparse;
 /// where each kept product goes. Word-major order makes a warp's reads of one word of 32 rows coalesced.</para>
 /// <para><b>Kernel</b> (<see cref="MaskedWg"/>): the 256 x 128 tile of the warpgroup convolution (two warpgroups, each two
 /// m64n128k8 halves), K tiles of 32 in a four-stage ring, issued two tiles ahead, one barrier per tile. MODE 0 (SpMM and
-/// its transpose): A = the sparse matrix, thread t expanding row t of the tile from the bitmap through registers (truncated
-/// to tf32 by the tensor cores, as the copied operands), one word of bits read a tile earlier still; B = the dense operand stored [reduction][columns], so each K tile
-/// is transposed into the K-major layout by 4-byte copies. MODE 1 (SDDMM): A = dY rows and B = X rows, both K-major in
-/// memory, by 16-byte copies (the reduction length a multiple of 4); the epilogue keeps only the products at the mask.
+/// its transpose): A = the sparse matrix, thread t expanding row t of the tile from the bitmap into registers ALEAD tiles
+/// ahead (truncated to tf32 by the tensor cores, as the copied operands); B = the dense operand stored [reduction][columns],
+/// so each K tile is transposed into the K-major layout by 4-byte copies. MODE 1 (SDDMM): A = dY rows and B = X rows, both
+/// K-major in memory, by 16-byte copies (the reduction length a multiple of 4); the epilogue keeps only the products at the
+/// mask.
 /// Grid z splits the reduction (ranges a multiple of 32): each split writes its own plane (MODE 0: rows x columns; MODE 1:
 /// nnz partials in CSR order), summed in order by <see cref="SumPlanes"/> or <see cref="MaskedSparseKernels.SumSlices"/>.
 /// Deterministic, no atomics.</para>
@@ -114,7 +115,8 @@ public static partial class MaskedTensorCoreKernels
     /// (<paramref name="bits"/>, <paramref name="tilePtr"/>, <paramref name="values"/>) over rowsOut rows; <paramref name="ptr"/>
     /// and <paramref name="rowsDense"/> unused.
     /// MODE 1: for each kept (r, c) of the bitmap over rowsOut rows and colsOut columns, output[z nnz + position] =
-    /// sum_k rowsDense[r reduction + k] dense[c reduction + k], nnz = ptr[rowsOut]; <paramref name="values"/> unused.</summary>
+    /// sum_k rowsDense[r reduction + k] dense[c reduction + k], nnz = ptr[rowsOut]; <paramref name="values"/> unused.
+    /// ALEAD: MODE 0's expansion lead, 2 or 3 K tiles (see the loop); MODE 1 ignores it.</summary>
     [Kernel]
     [LaunchBounds(256, 1)]
     public static void MaskedWg(
@@ -140,7 +142,7 @@ public static partial class MaskedTensorCoreKernels
         int tiles = (kEnd - kBegin + TileK - 1) / TileK;
         int wordBegin = kBegin / TileK;
 
-        // MODE 0, A: thread t expands row t of the tile; its 32 values go to one swizzled 128-byte row (8 16-byte stores).
+        // MODE 0, A: thread t expands row t of the tile; its 32 values go to one swizzled 128-byte row.
         int rowA = rowStart + tid;
         bool rowOk = rowA < rowsOut;
         int storeA = origin + ((tid >> 3) * Atom) + ((tid & 7) * 32);
