@@ -9,7 +9,8 @@ namespace GanEngine.Bench;
 /// SpMM (forward, Y = W X), transposed SpMM (dX = W^T dY) and SDDMM (dW at the mask) at 0/70/80/90/95%
 /// sparsity, plus the device build of the format and the per-step re-pack at 90%. Rows are named
 /// <c>sparse-{spmm|spmmt|sddmm}-s{percent}</c> with shape <c>MxKxN</c> (W is M x K, X is K x N), as in
-/// tools/peer/peer_sparse.py. Each product is checked against float64 on 256 sampled entries
+/// tools/peer/peer_sparse.py; where the device has warpgroup MMA, rows <c>...-tc</c> time the TF32 tensor-core products
+/// (<c>...-tc-a2</c>: the other expansion lead, at 90%). Each product is checked against float64 on 256 sampled entries
 /// (sampled nonzeros for SDDMM) before it is timed. Rate: useful TFLOP/s = 2 nnz N / time.
 /// </summary>
 internal sealed class SparseBench(Accelerator accelerator, BenchOptions options, Func<Action, double> timeMedian, Func<int, float[]> randomArray)
