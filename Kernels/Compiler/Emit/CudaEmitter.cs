@@ -162,8 +162,8 @@ namespace GanEngine.Kernels.Compiler.Emit
             // Tf32M64N128K8(acc, accOffset, shared, aOffset, bOffset, groupStride, accumulate): the 64 accumulators
             // are named one by one (a constant offset keeps the array in registers).
             var sb = new System.Text.StringBuilder();
-            sb.Append("do { unsigned long long ge_da = ge_wgmma_desc(ge_shared_u32(").Append(a[2]).Append("), ").Append(a[3]).Append(", ").Append(a[5]).Append("); ");
-            sb.Append("unsigned long long ge_db = ge_wgmma_desc(ge_shared_u32(").Append(a[2]).Append("), ").Append(a[4]).Append(", ").Append(a[5]).Append("); ");
+            sb.Append("do { unsigned long long ge_da = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[3]).Append("], ").Append(a[5]).Append("); ");
+            sb.Append("unsigned long long ge_db = ge_wgmma_desc(&(").Append(a[2]).Append(")[").Append(a[4]).Append("], ").Append(a[5]).Append("); ");
             sb.Append("int ge_ac = (").Append(a[6]).Append("); ");
             sb.Append("GE_WG_ASM(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, %66, 0;\\nwgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {");
             for (int i = 0; i < 64; i++)
@@ -225,11 +225,9 @@ namespace GanEngine.Kernels.Compiler.Emit
             "wgmma" =>
                 "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define GE_WG_ASM(...) asm volatile(__VA_ARGS__)\n#else\n#define GE_WG_ASM(...) __trap()\n#endif\n" +
 
-                // The view's shared-window address is one loop-invariant asm (hoisted); each call adds its element offset: three
-                // integer instructions per descriptor instead of a generic address, a cvta and the masks (session 14).
                 "// K-major operand with the 128-byte swizzle: start address, leading offset 1 (unused), stride between 8-row atoms, mode 1.\n" +
-                "static __device__ __forceinline__ unsigned long long ge_wgmma_desc(unsigned int view, int offset, int groupStride)\n{\n" +
-                "    return (unsigned long long)((((view + 4u * (unsigned int)offset) >> 4) & 0x3fffu) | (1u << 16)) |\n" +
+                "static __device__ __forceinline__ unsigned long long ge_wgmma_desc(const float* p, int groupStride)\n{\n" +
+                "    return (unsigned long long)((ge_shared_u32(p) >> 4) & 0x3fffu) | (1ull << 16) |\n" +
                 "        ((unsigned long long)(((unsigned int)groupStride >> 2) & 0x3fffu) << 32) | (1ull << 62);\n}\n" +
                 "static __device__ __forceinline__ int ge_wgmma_aligned_base(const float* p) { return (int)(((1024u - (ge_shared_u32(p) & 1023u)) & 1008u) >> 2); }\n" +
                 "static __device__ __forceinline__ void ge_wgmma_wait(int n)\n{\n" +
