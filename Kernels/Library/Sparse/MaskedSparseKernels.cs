@@ -1956,22 +1956,10 @@ public static partial class MaskedSparseKernels
         int stride = GridDim.X * BlockDim.X;
         for (int q = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; q < nnz; q += stride)
         {
-            // Four slices' loads issued together, then added in order (the same sums as one at a time).
             float sum = 0f;
-            int s = 0;
-            while (s + 4 <= slices)
-            {
-                float w0 = work[(s * nnz) + q];
-                float w1 = work[((s + 1) * nnz) + q];
-                float w2 = work[((s + 2) * nnz) + q];
-                float w3 = work[((s + 3) * nnz) + q];
-                sum = (((sum + w0) + w1) + w2) + w3;
-                s += 4;
-            }
-            while (s < slices)
+            for (int s = 0; s < slices; s++)
             {
                 sum += work[(s * nnz) + q];
-                s++;
             }
             dw[q] = sum;
         }

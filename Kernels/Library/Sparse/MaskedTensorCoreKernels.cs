@@ -99,22 +99,10 @@ public static partial class MaskedTensorCoreKernels
         int stride = GridDim.X * BlockDim.X;
         for (int i = (BlockIdx.X * BlockDim.X) + ThreadIdx.X; i < length; i += stride)
         {
-            // Four planes' loads issued together, then added in order (the same sums as one at a time).
             float sum = 0f;
-            int s = 0;
-            while (s + 4 <= count)
-            {
-                float p0 = planes[(s * length) + i];
-                float p1 = planes[((s + 1) * length) + i];
-                float p2 = planes[((s + 2) * length) + i];
-                float p3 = planes[((s + 3) * length) + i];
-                sum = (((sum + p0) + p1) + p2) + p3;
-                s += 4;
-            }
-            while (s < count)
+            for (int s = 0; s < count; s++)
             {
                 sum += planes[(s * length) + i];
-                s++;
             }
             output[i] = sum;
         }
