@@ -164,7 +164,7 @@ public static partial class MaskedSparse
         {
             return output;
         }
-        long needed = product == MaskedProduct.Sddmm ? (long)plan.Splits * shape.Capacity : (long)plan.Splits * plan.RowsOut * plan.ColsOut;
+        long needed = plan.WorkspaceElements(product, shape);
         if (needed > int.MaxValue)
         {
             throw new ArgumentException($"The tensor-core product's {plan.Splits} planes would need {needed} floats (over 2^31 - 1).", nameof(workspace));

@@ -72,6 +72,26 @@ public abstract class MaskedSparseSuite
         return (w, mask, storage, dw, dm);
     }
 
+    /// <summary>The three products' norm-wise errors against the float64 reference: Y = W X, dX = W^T dY, and dW at the mask (its
+    /// first nnz entries, CSR order); nnz comes from the reference.</summary>
+    private static (double Y, double X, double W, int Nnz) ProductErrors(float[] w, float[] mask, int rows, int cols, int n,
+        float[] x, float[] dy, float[] y, float[] gx, float[] gw)
+    {
+        var want = SparseReference.Sddmm(mask, rows, cols, n, dy, x);
+        return (SparseReference.RelativeError(y, SparseReference.Spmm(w, mask, rows, cols, n, x)),
+            SparseReference.RelativeError(gx, SparseReference.SpmmTransposed(w, mask, rows, cols, n, dy)),
+            SparseReference.RelativeError(gw.AsSpan(0, want.Length), want), want.Length);
+    }
+
+    /// <summary>A repeated run's first <paramref name="count"/> outputs equal the first run's bit for bit.</summary>
+    private static void AssertRepeatsBitwise(float[] first, float[] second, int count)
+    {
+        for (int q = 0; q < count; q++)
+        {
+            Assert.That(BitConverter.SingleToInt32Bits(second[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
+        }
+    }
+
     private int[] Prefix(ArrayView<int> view, int n) => Download(view)[..n];
 
     private T[] Download<T>(ArrayView<T> view) where T : unmanaged
@@ -160,11 +180,8 @@ public abstract class MaskedSparseSuite
             MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, sddmm);
             _acc.Synchronize();
 
-            double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
-            double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
-            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
-            double eW = SparseReference.RelativeError(gw.ToArray().AsSpan(0, want.Length), want);
-            TestContext.Out.WriteLine($"SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {want.Length})");
+            var (eY, eX, eW, nnz) = ProductErrors(w, mask, rows, cols, n, x, dyHost, y.ToArray(), gx.ToArray(), gw.ToArray());
+            TestContext.Out.WriteLine($"SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {nnz})");
             Assert.Multiple(() =>
             {
                 Assert.That(eY, Is.LessThanOrEqualTo(Tolerance), "SpMM");
@@ -203,11 +220,8 @@ public abstract class MaskedSparseSuite
             MaskedSparse.SpmmTransposed(_acc, csr, n, dY.ReadOnly, gx.View, spmm);
             MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, new SddmmSplitTiling(threads, sub, perThread, slice));
             _acc.Synchronize();
-            double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
-            double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
-            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
-            double eW = SparseReference.RelativeError(gw.ToArray().AsSpan(0, want.Length), want);
-            TestContext.Out.WriteLine($"split: SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {want.Length})");
+            var (eY, eX, eW, nnz) = ProductErrors(w, mask, rows, cols, n, x, dyHost, y.ToArray(), gx.ToArray(), gw.ToArray());
+            TestContext.Out.WriteLine($"split: SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {nnz})");
             Assert.Multiple(() =>
             {
                 Assert.That(eY, Is.LessThanOrEqualTo(Tolerance), "SpMM");
@@ -255,10 +269,7 @@ public abstract class MaskedSparseSuite
             Assert.Multiple(() =>
             {
                 Assert.That(eW, Is.LessThanOrEqualTo(Tolerance), "SDDMM");
-                for (int q = 0; q < want.Length; q++)
-                {
-                    Assert.That(BitConverter.SingleToInt32Bits(second[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
-                }
+                AssertRepeatsBitwise(first, second, want.Length);
             });
         }
     }
@@ -310,20 +321,14 @@ public abstract class MaskedSparseSuite
             MaskedSparse.Sddmm(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View, sddmm);
             _acc.Synchronize();
             var second = gw.ToArray();
-            double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
-            double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
-            var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
-            double eW = SparseReference.RelativeError(first.AsSpan(0, want.Length), want);
-            TestContext.Out.WriteLine($"pipe: SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {want.Length})");
+            var (eY, eX, eW, nnz) = ProductErrors(w, mask, rows, cols, n, x, dyHost, y.ToArray(), gx.ToArray(), first);
+            TestContext.Out.WriteLine($"pipe: SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2} (nnz {nnz})");
             Assert.Multiple(() =>
             {
                 Assert.That(eY, Is.LessThanOrEqualTo(Tolerance), "SpMM");
                 Assert.That(eX, Is.LessThanOrEqualTo(Tolerance), "SpMM^T");
                 Assert.That(eW, Is.LessThanOrEqualTo(Tolerance), "SDDMM");
-                for (int q = 0; q < want.Length; q++)
-                {
-                    Assert.That(BitConverter.SingleToInt32Bits(second[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
-                }
+                AssertRepeatsBitwise(first, second, nnz);
             });
         }
     }
@@ -390,10 +395,7 @@ public abstract class MaskedSparseSuite
                 }
                 else
                 {
-                    for (int q = 0; q < want.Length; q++)
-                    {
-                        Assert.That(BitConverter.SingleToInt32Bits(got[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
-                    }
+                    AssertRepeatsBitwise(first, got, want.Length);
                 }
             }
 
@@ -546,10 +548,7 @@ public abstract class MaskedSparseSuite
                 MaskedSparse.SddmmTensorCore(_acc, csr, n, dY.ReadOnly, dx.ReadOnly, gw.View, work.View);
                 _acc.Synchronize();
                 var second = gw.ToArray();
-                double eY = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w, mask, rows, cols, n, x));
-                double eX = SparseReference.RelativeError(gx.ToArray(), SparseReference.SpmmTransposed(w, mask, rows, cols, n, dyHost));
-                var want = SparseReference.Sddmm(mask, rows, cols, n, dyHost, x);
-                double eW = SparseReference.RelativeError(first.AsSpan(0, want.Length), want);
+                var (eY, eX, eW, nnz) = ProductErrors(w, mask, rows, cols, n, x, dyHost, y.ToArray(), gx.ToArray(), first);
 
                 // A new W under the same mask: Repack, then the forward again.
                 var w2 = RandomFloats(rng, rows * cols);
@@ -560,17 +559,14 @@ public abstract class MaskedSparseSuite
                 _acc.Synchronize();
                 double eY2 = SparseReference.RelativeError(y.ToArray(), SparseReference.Spmm(w2, mask, rows, cols, n, x));
                 var plans = $"splits {MaskedTensorCorePlan.For(MaskedProduct.Spmm, csr.Shape, n).Splits}/{MaskedTensorCorePlan.For(MaskedProduct.SpmmTransposed, csr.Shape, n).Splits}/{MaskedTensorCorePlan.For(MaskedProduct.Sddmm, csr.Shape, n).Splits}";
-                TestContext.Out.WriteLine($"tensor cores ({plans}): SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2}, SpMM after repack {eY2:E2} (nnz {want.Length})");
+                TestContext.Out.WriteLine($"tensor cores ({plans}): SpMM {eY:E2}, SpMM^T {eX:E2}, SDDMM {eW:E2}, SpMM after repack {eY2:E2} (nnz {nnz})");
                 Assert.Multiple(() =>
                 {
                     Assert.That(eY, Is.LessThanOrEqualTo(TensorCoreTolerance), "SpMM");
                     Assert.That(eX, Is.LessThanOrEqualTo(TensorCoreTolerance), "SpMM^T");
                     Assert.That(eW, Is.LessThanOrEqualTo(TensorCoreTolerance), "SDDMM");
                     Assert.That(eY2, Is.LessThanOrEqualTo(TensorCoreTolerance), "SpMM after repack");
-                    for (int q = 0; q < want.Length; q++)
-                    {
-                        Assert.That(BitConverter.SingleToInt32Bits(second[q]), Is.EqualTo(BitConverter.SingleToInt32Bits(first[q])), $"repeat {q}");
-                    }
+                    AssertRepeatsBitwise(first, second, nnz);
                 });
             }
         }
